@@ -1,0 +1,131 @@
+/*
+ * aurora_tenancy.h
+ *		Declarations shared by the modules of aurora_tenancy.
+ *
+ * One header for the whole extension, grouped by the file that defines each
+ * declaration (the postgres_fdw convention).
+ */
+#ifndef AURORA_TENANCY_H
+#define AURORA_TENANCY_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+
+/* === onboarding core === */
+
+#define MARKER_PROVIDER "aurora_tenancy"
+
+/* classid of the per-tenant advisory lock: pg_advisory_lock(5522766, hashtext(tenant)) */
+#define TENANT_LOCK_CLASS 5522766
+
+/*
+ * One step of a plan: a statement that moves the cluster towards the desired
+ * state, with a guard that says whether it is still needed.  The guard runs
+ * in the same transaction as the statement, so a second run finds nothing
+ * to do and a resumed run does only what is missing.
+ */
+typedef struct Step
+{
+	const char *name;			/* "create_role", "create_database", ... */
+	const char *object_type;	/* "role", "database", "schema", "tenant" */
+	const char *object_name;
+	const char *database;		/* where it runs; NULL: the extension's database */
+	const char *guard;			/* query returning true while needed; NULL: always */
+	const char *statement;		/* what runs (may hold a SCRAM verifier) */
+	const char *display;		/* what is audited and logged; NULL: statement */
+	bool		own_transaction;	/* cannot run in a transaction block */
+	bool		as_owner;		/* a write to the extension's own catalog */
+} Step;
+
+/* Who asked for an operation: the caller's identity, carried to the workers. */
+typedef struct AuditContext
+{
+	char		operation_id[37];
+	char		operation[NAMEDATALEN];
+	char		tenant[NAMEDATALEN];
+	char		session_user_name[NAMEDATALEN];
+	char		current_user_name[NAMEDATALEN];
+	char		client_addr[64];
+	char		application_name[NAMEDATALEN];
+	int			backend_pid;
+} AuditContext;
+
+typedef struct AuditEntry
+{
+	const char *step;
+	const char *phase;			/* intent, done, failed, ddl */
+	const char *object_type;
+	const char *object_name;
+	const char *database;
+	const char *statement;
+	const char *sqlstate;
+	const char *message;
+} AuditEntry;
+
+typedef struct Executor Executor;
+
+/* What a tenant should look like: the input of planning. */
+typedef struct TenantSpec
+{
+	const char *tenant;
+	bool		iam_auth;
+	const char *allowed_ips;	/* cidr[] as text; NULL: leave as it is */
+	int			ndatabases;
+	const char **short_names;
+	const char **database_names;
+	const char *verifier;		/* set when the role is to be created */
+} TenantSpec;
+
+/* in guc.c */
+extern char *tenancy_database_name_template;
+extern char *tenancy_iam_role;
+extern void GucInit(void);
+
+/* in names.c */
+extern void validate_tenant_name(const char *tenant);
+extern void validate_database_short_name(const char *short_name);
+extern char *tenant_database_name(const char *tenant, const char *short_name);
+
+/* in marker.c */
+extern bool marker_writes_allowed;
+extern void MarkerInit(void);
+extern char *tenant_marker(const char *tenant);
+extern char *role_tenant(const char *rolname);
+extern char *database_tenant(const char *datname);
+
+/* in secret.c */
+extern char *generate_password(void);
+extern char *scram_verifier(const char *password);
+
+/* in catalog.c */
+extern int	catalog_execute(const char *sql, int nargs, Oid *argtypes,
+							Datum *values, const char *nulls);
+extern int	catalog_execute_text(const char *sql, int nargs, const char *const *args);
+extern char *catalog_value(void);
+
+/* in audit.c */
+extern void audit_context_init(AuditContext *ctx, const char *operation,
+							   const char *tenant);
+extern void audit_write(const AuditContext *ctx, const AuditEntry *entry);
+extern char *redact_statement(const char *sql);
+
+/* in executor.c */
+extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);
+extern bool executor_run_step(Executor *ex, const Step *step);
+extern int	executor_run_plan(Executor *ex, List *plan);
+extern void executor_end(Executor *ex);
+
+/* in plan.c */
+extern List *plan_onboard(const TenantSpec *spec);
+extern Step *plan_iam_membership(const char *tenant, bool member);
+
+/* in operation.c */
+extern void refuse_in_transaction_block(const char *function);
+extern void lock_tenant(const char *tenant);
+
+/* === AWS: SigV4, credentials, IAM auth tokens === */
+/* (section owned by the AWS modules: aws_credentials.c, iam_token.c) */
+extern void AwsInit(void);
+
+#endif							/* AURORA_TENANCY_H */

@@ -1,0 +1,94 @@
+/*
+ * catalog.c
+ *		Access to the extension's own tables (tenancy.tenants,
+ *		tenancy.tenant_databases, tenancy.audit_log) as the extension owner.
+ *
+ * Callers hold no privilege on these tables: the extension reads and writes
+ * them on their behalf, from C, as the role that owns the extension.  Every
+ * function here expects to be called inside a transaction.
+ */
+#include "aurora_tenancy.h"
+
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+/* The role that owns this extension (and so its tables). */
+static Oid
+extension_owner(void)
+{
+	bool		isnull;
+	Datum		owner;
+
+	if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'aurora_tenancy'",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"aurora_tenancy\" is not installed in database \"%s\"",
+						get_database_name(MyDatabaseId)),
+				 errhint("Run CREATE EXTENSION aurora_tenancy in the database tenants are managed from.")));
+	owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return DatumGetObjectId(owner);
+}
+
+/*
+ * Runs one statement through SPI as the extension owner.  The caller is
+ * connected to SPI and reads SPI_tuptable afterwards.  Each statement takes
+ * a fresh snapshot, so it sees what executors committed meanwhile.
+ */
+int
+catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				const char *nulls)
+{
+	Oid			owner = extension_owner();
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	return ret;
+}
+
+/* The first column of the first row of the last catalog_execute, or NULL. */
+char *
+catalog_value(void)
+{
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/* Shorthand for a statement with text parameters only ($1 … $n). */
+int
+catalog_execute_text(const char *sql, int nargs, const char *const *args)
+{
+	Oid		   *types = palloc(sizeof(Oid) * Max(nargs, 1));
+	Datum	   *values = palloc(sizeof(Datum) * Max(nargs, 1));
+	char	   *nulls = palloc(Max(nargs, 1) + 1);
+	int			i;
+
+	for (i = 0; i < nargs; i++)
+	{
+		types[i] = TEXTOID;
+		values[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
+		nulls[i] = args[i] ? ' ' : 'n';
+	}
+	nulls[nargs] = '\0';
+	return catalog_execute(sql, nargs, types, values, nulls);
+}

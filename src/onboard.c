@@ -1,0 +1,298 @@
+/*
+ * onboard.c
+ *		tenancy.onboard(): validate, plan, execute.
+ *
+ * Everything that can be wrong with the input or with what already exists is
+ * checked here, before the first step, so that a refused call changes
+ * nothing.  What already holds is not redone: the plan's guards see to that.
+ */
+#include "aurora_tenancy.h"
+
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+
+PG_FUNCTION_INFO_V1(tenancy_onboard);
+
+static void
+refuse_null(const char *argument)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("%s must not be null", argument)));
+}
+
+/* The short database names given: present, one-dimensional, valid, unique. */
+static int
+short_names_from_array(ArrayType *array, const char ***names)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i,
+				j;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("databases must be a one-dimensional array")));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("databases must not be empty"),
+				 errdetail("A tenant has at least one database.")));
+
+	*names = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			refuse_null("a database name");
+		(*names)[i] = TextDatumGetCString(elems[i]);
+		validate_database_short_name((*names)[i]);
+		for (j = 0; j < i; j++)
+			if (strcmp((*names)[i], (*names)[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("database \"%s\" is listed more than once", (*names)[i])));
+	}
+	return n;
+}
+
+/* allowed_ips as the text of a cidr[] (NULL stays NULL): no NULLs, not empty. */
+static const char *
+allowed_ips_text(FunctionCallInfo fcinfo, int argno)
+{
+	ArrayType  *array;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	array = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("allowed_ips must be a one-dimensional array")));
+	if (ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("allowed_ips must not be empty"),
+				 errhint("Pass NULL to allow every address.")));
+	if (array_contains_nulls(array))
+		refuse_null("an element of allowed_ips");
+	return OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(array));
+}
+
+/*
+ * Was this existing, unmarked database created by this tenant's own
+ * onboarding, which was interrupted before it could mark it?  Then the last
+ * create or drop of that name in the audit log is this tenant's create.
+ */
+static bool
+created_for_tenant(const char *datname, const char *tenant)
+{
+	const char *args[2] = {datname, tenant};
+	char	   *ours;
+
+	catalog_execute_text("SELECT step = 'create_database' AND tenant = $2 FROM tenancy.audit_log"
+						 " WHERE object_type = 'database' AND object_name = $1"
+						 " AND step IN ('create_database', 'drop_database')"
+						 " ORDER BY id DESC LIMIT 1", 2, args);
+	ours = catalog_value();
+	return ours != NULL && strcmp(ours, "t") == 0;
+}
+
+/* Roles and databases that exist but are not this tenant's are never adopted. */
+static void
+refuse_foreign_objects(const TenantSpec *spec)
+{
+	char	   *owner;
+	int			i;
+
+	if (OidIsValid(get_role_oid(spec->tenant, true)) &&
+		((owner = role_tenant(spec->tenant)) == NULL || strcmp(owner, spec->tenant) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("role \"%s\" already exists and is not a tenant role", spec->tenant),
+				 errdetail("aurora_tenancy never adopts a role it did not create.")));
+
+	for (i = 0; i < spec->ndatabases; i++)
+	{
+		const char *datname = spec->database_names[i];
+
+		if (!OidIsValid(get_database_oid(datname, true)))
+			continue;
+		owner = database_tenant(datname);
+		if (owner != NULL && strcmp(owner, spec->tenant) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_DATABASE),
+					 errmsg("database \"%s\" belongs to tenant \"%s\"", datname, owner)));
+		if (owner == NULL && !created_for_tenant(datname, spec->tenant))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_DATABASE),
+					 errmsg("database \"%s\" already exists and is not a tenant database", datname),
+					 errdetail("aurora_tenancy never adopts a database it did not create.")));
+	}
+}
+
+/*
+ * PostgreSQL's own permission errors, raised before the first step rather
+ * than halfway: a caller without CREATEROLE would otherwise have the tenant
+ * registered, and one without CREATEDB its role created, before failing.
+ */
+static void
+refuse_missing_privileges(const TenantSpec *spec)
+{
+	int			i;
+
+	if (spec->verifier && !has_createrole_privilege(GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to create role")));
+	for (i = 0; i < spec->ndatabases; i++)
+		if (!OidIsValid(get_database_oid(spec->database_names[i], true)) &&
+			!have_createdb_privilege())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to create database")));
+}
+
+/*
+ * Reads the tenant's row, if any: an existing tenant keeps its IAM choice
+ * (changed only by set_iam_auth) and the actual names of its databases.
+ */
+static void
+apply_existing_tenant(TenantSpec *spec)
+{
+	const char *args[2] = {spec->tenant, NULL};
+	char	   *state;
+	char	   *iam_auth;
+	int			i;
+
+	catalog_execute_text("SELECT state, iam_auth FROM tenancy.tenants WHERE name = $1", 1, args);
+	if (SPI_processed == 0)
+		return;
+	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	iam_auth = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+	if (strcmp(state, "offboarding") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" is being offboarded", spec->tenant),
+				 errhint("Complete the offboarding first: call tenancy.offboard() again.")));
+	if ((strcmp(iam_auth, "t") == 0) != spec->iam_auth)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" already exists with iam_auth = %s", spec->tenant,
+						strcmp(iam_auth, "t") == 0 ? "true" : "false"),
+				 errhint("Change it with tenancy.set_iam_auth().")));
+
+	for (i = 0; i < spec->ndatabases; i++)
+	{
+		char	   *actual;
+
+		args[1] = spec->short_names[i];
+		catalog_execute_text("SELECT database_name FROM tenancy.tenant_databases"
+							 " WHERE tenant = $1 AND short_name = $2", 2, args);
+		if ((actual = catalog_value()) != NULL)
+			spec->database_names[i] = actual;
+	}
+}
+
+Datum
+tenancy_onboard(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TenantSpec	spec = {0};
+	char	   *password = NULL;
+	List	   *plan;
+	ListCell   *lc;
+	Executor   *ex;
+	int			changes = 0;
+	int			i,
+				j;
+	Datum	   *names;
+	Datum		values[5];
+	bool		nulls[5] = {false};
+
+	refuse_in_transaction_block("tenancy.onboard()");
+
+	/* the input, before anything else */
+	if (PG_ARGISNULL(0))
+		refuse_null("tenant");
+	spec.tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	validate_tenant_name(spec.tenant);
+	if (PG_ARGISNULL(1))
+		refuse_null("databases");
+	spec.ndatabases = short_names_from_array(PG_GETARG_ARRAYTYPE_P(1), &spec.short_names);
+	spec.allowed_ips = allowed_ips_text(fcinfo, 2);
+	if (PG_ARGISNULL(3))
+		refuse_null("iam_auth");
+	spec.iam_auth = PG_GETARG_BOOL(3);
+	if (spec.iam_auth && !OidIsValid(get_role_oid(tenancy_iam_role, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("IAM role \"%s\" does not exist", tenancy_iam_role),
+				 errdetail("IAM database authentication needs the role named by tenancy.iam_role; Aurora and RDS provide it."),
+				 errhint("Pass iam_auth => false for password login, or create the role.")));
+
+	/* then what exists, under the tenant's lock */
+	lock_tenant(spec.tenant);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	spec.database_names = palloc(sizeof(char *) * spec.ndatabases);
+	for (i = 0; i < spec.ndatabases; i++)
+		spec.database_names[i] = tenant_database_name(spec.tenant, spec.short_names[i]);
+	apply_existing_tenant(&spec);
+	for (i = 0; i < spec.ndatabases; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(spec.database_names[i], spec.database_names[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("databases \"%s\" and \"%s\" would both be named \"%s\"",
+								spec.short_names[j], spec.short_names[i], spec.database_names[i])));
+	refuse_foreign_objects(&spec);
+
+	if (!OidIsValid(get_role_oid(spec.tenant, true)))
+	{
+		password = generate_password();
+		spec.verifier = scram_verifier(password);
+	}
+	refuse_missing_privileges(&spec);
+
+	/* then the steps */
+	plan = plan_onboard(&spec);
+	ex = executor_begin("onboard", spec.tenant, false);
+	foreach(lc, plan)
+	{
+		Step	   *step = lfirst(lc);
+
+		if (executor_run_step(ex, step))
+			changes++;
+		else if (strcmp(step->name, "create_role") == 0)
+			password = NULL;	/* somebody else's role now: not ours to tell */
+	}
+	executor_end(ex);
+	SPI_finish();
+
+	InitMaterializedSRF(fcinfo, 0);
+	names = palloc(sizeof(Datum) * spec.ndatabases);
+	for (i = 0; i < spec.ndatabases; i++)
+		names[i] = CStringGetTextDatum(spec.database_names[i]);
+	values[0] = CStringGetTextDatum(spec.tenant);
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(spec.tenant));
+	values[2] = PointerGetDatum(construct_array(names, spec.ndatabases, TEXTOID, -1, false, TYPALIGN_INT));
+	if (password && !spec.iam_auth)
+		values[3] = CStringGetTextDatum(password);
+	else
+		nulls[3] = true;
+	values[4] = Int32GetDatum(changes);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}

@@ -1,0 +1,213 @@
+/*
+ * plan.c
+ *		Desired state -> steps.
+ *
+ * Each function here returns the steps that move the cluster to a desired
+ * state.  Every step carries a guard, a query that is true while the step is
+ * still needed; the executor evaluates it right before the step, in the same
+ * transaction.  So a second run executes nothing, a run resumed after a
+ * crash executes only what is missing, and a dry run shows what would run.
+ * Statements are built with quote_identifier / quote_literal_cstr: they take
+ * no parameters, and the names were validated before planning.
+ */
+#include "aurora_tenancy.h"
+
+#include "utils/builtins.h"
+
+#define ROLE_OID(r) \
+	psprintf("(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = %s)", quote_literal_cstr(r))
+
+static Step *
+make_step(const char *name, const char *object_type, const char *object_name,
+		  const char *database, char *guard, char *statement)
+{
+	Step	   *step = palloc0(sizeof(Step));
+
+	step->name = name;
+	step->object_type = object_type;
+	step->object_name = object_name;
+	step->database = database;
+	step->guard = guard;
+	step->statement = statement;
+	return step;
+}
+
+/* A write to tenancy.* done by the extension as its owner. */
+static Step *
+catalog_step(const char *name, const char *tenant, char *guard, char *statement)
+{
+	Step	   *step = make_step(name, "tenant", tenant, NULL, guard, statement);
+
+	step->as_owner = true;
+	return step;
+}
+
+/* Does some grantee hold privileges on an object?  aclexplode over its ACL. */
+static char *
+acl_count(const char *catalog, const char *aclcol, const char *ownercol,
+		  char objtype, const char *namecol, const char *objname,
+		  const char *grantee_oid, const char *privileges)
+{
+	return psprintf("(SELECT count(DISTINCT a.privilege_type)"
+					" FROM pg_catalog.%s o,"
+					" pg_catalog.aclexplode(COALESCE(o.%s, pg_catalog.acldefault('%c', o.%s))) a"
+					" WHERE o.%s = %s AND a.grantee = %s%s%s)",
+					catalog, aclcol, objtype, ownercol, namecol, quote_literal_cstr(objname),
+					grantee_oid, privileges ? " AND a.privilege_type IN " : "",
+					privileges ? privileges : "");
+}
+
+static List *
+plan_catalog(List *plan, const TenantSpec *spec)
+{
+	const char *t = quote_literal_cstr(spec->tenant);
+	const char *ips = spec->allowed_ips ?
+		psprintf("%s::cidr[]", quote_literal_cstr(spec->allowed_ips)) : "NULL";
+	int			i;
+
+	plan = lappend(plan, catalog_step("register_tenant", spec->tenant,
+									  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.tenants WHERE name = %s)", t),
+									  psprintf("INSERT INTO tenancy.tenants (name, iam_auth, allowed_ips) VALUES (%s, %s, %s)",
+											   t, spec->iam_auth ? "true" : "false", ips)));
+	if (spec->allowed_ips)
+		plan = lappend(plan, catalog_step("set_allowed_ips", spec->tenant,
+										  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenants WHERE name = %s"
+												   " AND allowed_ips IS DISTINCT FROM %s)", t, ips),
+										  psprintf("UPDATE tenancy.tenants SET allowed_ips = %s, updated_at = now() WHERE name = %s",
+												   ips, t)));
+	for (i = 0; i < spec->ndatabases; i++)
+	{
+		const char *s = quote_literal_cstr(spec->short_names[i]);
+
+		plan = lappend(plan, catalog_step("register_database", spec->tenant,
+										  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases"
+												   " WHERE tenant = %s AND short_name = %s)", t, s),
+										  psprintf("INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name)"
+												   " VALUES (%s, %s, %s)", t, s,
+												   quote_literal_cstr(spec->database_names[i]))));
+	}
+	return plan;
+}
+
+/*
+ * The tenant's login role with a SCRAM verifier and the tenant marker, in
+ * one transaction, so a role of ours is never left unmarked.
+ */
+static Step *
+plan_create_role(const TenantSpec *spec)
+{
+	const char *role = quote_identifier(spec->tenant);
+	const char *attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS";
+	char	   *mark = psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON ROLE %s IS %s",
+								role, quote_literal_cstr(tenant_marker(spec->tenant)));
+	Step	   *step;
+
+	step = make_step("create_role", "role", spec->tenant, NULL,
+					 psprintf("SELECT %s IS NULL", ROLE_OID(spec->tenant)),
+					 psprintf("CREATE ROLE %s %s PASSWORD %s; %s",
+							  role, attributes, quote_literal_cstr(spec->verifier), mark));
+	step->display = psprintf("CREATE ROLE %s %s PASSWORD '<redacted>'; %s",
+							 role, attributes, mark);
+	return step;
+}
+
+static List *
+plan_database(List *plan, const TenantSpec *spec, const char *datname)
+{
+	const char *db = quote_identifier(datname);
+	const char *dblit = quote_literal_cstr(datname);
+	const char *role = quote_identifier(spec->tenant);
+	const char *tenant_oid = ROLE_OID(spec->tenant);
+	Step	   *step;
+
+	step = make_step("create_database", "database", datname, NULL,
+					 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)", dblit),
+					 psprintf("CREATE DATABASE %s", db));
+	step->own_transaction = true;
+	plan = lappend(plan, step);
+
+	plan = lappend(plan,
+				   make_step("mark_database", "database", datname, NULL,
+							 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
+									  " JOIN pg_catalog.pg_database d ON l.objoid = d.oid"
+									  " WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
+									  " AND l.provider = '" MARKER_PROVIDER "' AND d.datname = %s)", dblit),
+							 psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS %s",
+									  db, quote_literal_cstr(tenant_marker(spec->tenant)))));
+	plan = lappend(plan,
+				   make_step("revoke_public_database", "database", datname, NULL,
+							 psprintf("SELECT %s > 0",
+									  acl_count("pg_database", "datacl", "datdba", 'd',
+												"datname", datname, "0", NULL)),
+							 psprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", db)));
+	plan = lappend(plan,
+				   make_step("grant_database", "database", datname, NULL,
+							 psprintf("SELECT %s < 3",
+									  acl_count("pg_database", "datacl", "datdba", 'd',
+												"datname", datname, tenant_oid,
+												"('CONNECT', 'TEMPORARY', 'CREATE')")),
+							 psprintf("GRANT CONNECT, TEMPORARY, CREATE ON DATABASE %s TO %s", db, role)));
+
+	/* inside the database: its schema public */
+	plan = lappend(plan,
+				   make_step("revoke_public_schema", "schema", "public", datname,
+							 psprintf("SELECT %s > 0",
+									  acl_count("pg_namespace", "nspacl", "nspowner", 'n',
+												"nspname", "public", "0", NULL)),
+							 pstrdup("REVOKE ALL ON SCHEMA public FROM PUBLIC")));
+	plan = lappend(plan,
+				   make_step("grant_schema", "schema", "public", datname,
+							 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public')"
+									  " AND %s < 2",
+									  acl_count("pg_namespace", "nspacl", "nspowner", 'n',
+												"nspname", "public", tenant_oid,
+												"('USAGE', 'CREATE')")),
+							 psprintf("GRANT USAGE, CREATE ON SCHEMA public TO %s", role)));
+	return plan;
+}
+
+/* Membership in the IAM role: granted, or (for password login) revoked. */
+Step *
+plan_iam_membership(const char *tenant, bool member)
+{
+	char	   *exists = psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members"
+								  " WHERE roleid = %s AND member = %s)",
+								  ROLE_OID(tenancy_iam_role), ROLE_OID(tenant));
+
+	if (member)
+		return make_step("grant_iam", "role", tenant, NULL,
+						 psprintf("SELECT NOT %s", exists),
+						 psprintf("GRANT %s TO %s", quote_identifier(tenancy_iam_role),
+								  quote_identifier(tenant)));
+	return make_step("revoke_iam", "role", tenant, NULL,
+					 psprintf("SELECT %s", exists),
+					 psprintf("REVOKE %s FROM %s", quote_identifier(tenancy_iam_role),
+							  quote_identifier(tenant)));
+}
+
+/*
+ * Onboarding: register the desired state, create the role (when missing),
+ * then each database with its privileges, and the IAM role last: on Aurora
+ * a role that is a member of rds_iam can no longer log in with a password,
+ * so it comes after everything else has worked.
+ */
+List *
+plan_onboard(const TenantSpec *spec)
+{
+	List	   *plan = plan_catalog(NIL, spec);
+	int			i;
+
+	if (spec->verifier)
+		plan = lappend(plan, plan_create_role(spec));
+	for (i = 0; i < spec->ndatabases; i++)
+		plan = plan_database(plan, spec, spec->database_names[i]);
+	if (spec->iam_auth)
+		plan = lappend(plan, plan_iam_membership(spec->tenant, true));
+	plan = lappend(plan, catalog_step("activate_tenant", spec->tenant,
+									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenants"
+											   " WHERE name = %s AND state = 'onboarding')",
+											   quote_literal_cstr(spec->tenant)),
+									  psprintf("UPDATE tenancy.tenants SET state = 'active', updated_at = now()"
+											   " WHERE name = %s", quote_literal_cstr(spec->tenant))));
+	return plan;
+}

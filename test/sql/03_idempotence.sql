@@ -1,0 +1,46 @@
+-- Idempotence: the same call again executes nothing; one more database adds
+-- only that one; a re-run completes what an interruption left undone.
+\set VERBOSITY terse
+
+SELECT changes FROM tenancy.onboard('regress_i1', ARRAY['db1']);
+SELECT count(*) AS audit_rows FROM tenancy.audit_log WHERE tenant = 'regress_i1' \gset
+SELECT changes, password IS NULL AS no_password FROM tenancy.onboard('regress_i1', ARRAY['db1']);
+SELECT count(*) - :audit_rows AS new_audit_rows FROM tenancy.audit_log WHERE tenant = 'regress_i1';
+
+-- one more database: only its steps run; the result lists both, in order
+SELECT databases, changes FROM tenancy.onboard('regress_i1', ARRAY['db1', 'db2']);
+SELECT step, object_name, database FROM tenancy.audit_log
+WHERE operation_id = (SELECT operation_id FROM tenancy.audit_log
+                      WHERE tenant = 'regress_i1' ORDER BY id DESC LIMIT 1)
+  AND phase <> 'intent' ORDER BY id;
+SELECT changes FROM tenancy.onboard('regress_i1', ARRAY['db2', 'db1']);
+
+-- an existing database keeps its name when the template changes later
+SET tenancy.database_name_template = 'other_%t_%d';
+SELECT databases, changes FROM tenancy.onboard('regress_i1', ARRAY['db1']);
+RESET tenancy.database_name_template;
+
+-- drift made by hand is repaired by the next call, and only that
+REVOKE CONNECT ON DATABASE regress_i1_db2 FROM regress_i1;
+GRANT CONNECT ON DATABASE regress_i1_db2 TO PUBLIC;
+SELECT changes FROM tenancy.onboard('regress_i1', ARRAY['db1', 'db2']);
+SELECT step, object_name FROM tenancy.audit_log
+WHERE tenant = 'regress_i1' AND phase = 'done' ORDER BY id DESC LIMIT 2;
+SELECT datacl FROM pg_database WHERE datname = 'regress_i1_db2';
+
+-- interrupted between CREATE DATABASE and its marker: the intent row in the
+-- audit log proves the database is this tenant's, so the re-run adopts it
+SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_i1_db2 IS NULL;
+SELECT changes FROM tenancy.onboard('regress_i1', ARRAY['db1', 'db2']);
+SELECT label FROM pg_shseclabel l JOIN pg_database d ON d.oid = l.objoid
+WHERE d.datname = 'regress_i1_db2';
+
+-- a tenant whose onboarding stopped half way: the re-run completes it
+SELECT changes FROM tenancy.onboard('regress_i2', ARRAY['db1'], iam_auth => false);
+\c regress_i2_db1
+GRANT ALL ON SCHEMA public TO PUBLIC;
+\c regression
+SELECT changes FROM tenancy.onboard('regress_i2', ARRAY['db1'], iam_auth => false);
+\c regress_i2_db1
+SELECT nspacl FROM pg_namespace WHERE nspname = 'public';
+\c regression

@@ -1,0 +1,57 @@
+-- A non-superuser admin with only CREATEROLE and CREATEDB, as on Aurora.
+\set VERBOSITY terse
+CREATE ROLE regress_admin LOGIN CREATEROLE CREATEDB;
+CREATE ROLE regress_nobody LOGIN;
+GRANT USAGE ON SCHEMA tenancy TO regress_admin, regress_nobody;
+GRANT EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean) TO regress_admin, regress_nobody;
+
+SET SESSION AUTHORIZATION regress_admin;
+SELECT tenant, databases, changes FROM tenancy.onboard('regress_n1', ARRAY['db1', 'db2']);
+-- the callers hold no privilege on the catalog: the extension wrote it
+SELECT count(*) FROM tenancy.tenants;
+RESET SESSION AUTHORIZATION;
+
+SELECT datname, pg_get_userbyid(datdba) AS owner, datacl FROM pg_database
+WHERE datname LIKE 'regress_n1%' ORDER BY 1;
+SELECT count(*) AS admin_is_member FROM pg_auth_members
+WHERE roleid = 'regress_n1'::regrole AND member = 'regress_admin'::regrole;
+SELECT DISTINCT session_user_name, current_user_name FROM tenancy.audit_log WHERE tenant = 'regress_n1';
+\c regress_n1_db1
+SELECT nspacl FROM pg_namespace WHERE nspname = 'public';
+\c regression
+
+-- without CREATEROLE / CREATEDB: PostgreSQL's own error, and nothing done
+SET SESSION AUTHORIZATION regress_nobody;
+SELECT * FROM tenancy.onboard('regress_n2', ARRAY['db1'], iam_auth => false);
+RESET SESSION AUTHORIZATION;
+ALTER ROLE regress_nobody CREATEROLE;
+SET SESSION AUTHORIZATION regress_nobody;
+SELECT * FROM tenancy.onboard('regress_n2', ARRAY['db1'], iam_auth => false);
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS roles FROM pg_roles WHERE rolname = 'regress_n2';
+SELECT count(*) AS tenants FROM tenancy.tenants WHERE name = 'regress_n2';
+SELECT count(*) AS audit_rows FROM tenancy.audit_log WHERE tenant = 'regress_n2';
+
+-- a step PostgreSQL refuses half way: its failure is audited with its
+-- SQLSTATE, the error reaches the caller with the executor's context, and
+-- the re-run after the cause is fixed completes the tenant
+CREATE ROLE regress_super_iam SUPERUSER NOLOGIN;
+SET tenancy.iam_role = 'regress_super_iam';
+SET SESSION AUTHORIZATION regress_admin;
+\set VERBOSITY default
+\set SHOW_CONTEXT always
+SELECT * FROM tenancy.onboard('regress_n3', ARRAY['db1']);
+\set VERBOSITY terse
+\set SHOW_CONTEXT errors
+RESET SESSION AUTHORIZATION;
+SELECT step, phase, sqlstate, message FROM tenancy.audit_log
+WHERE tenant = 'regress_n3' AND phase = 'failed';
+SELECT state FROM tenancy.tenants WHERE name = 'regress_n3';
+ALTER ROLE regress_super_iam NOSUPERUSER;
+SET SESSION AUTHORIZATION regress_admin;
+SELECT changes FROM tenancy.onboard('regress_n3', ARRAY['db1']);
+RESET SESSION AUTHORIZATION;
+RESET tenancy.iam_role;
+SELECT state FROM tenancy.tenants WHERE name = 'regress_n3';
+SELECT count(*) AS iam_member FROM pg_auth_members
+WHERE roleid = 'regress_super_iam'::regrole AND member = 'regress_n3'::regrole;

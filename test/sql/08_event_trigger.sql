@@ -1,0 +1,36 @@
+-- The event triggers: DDL in the extension's database is audited, and the
+-- tenancy schema changes only through extension scripts.
+\set VERBOSITY terse
+CREATE TABLE public.regress_et (id int);
+ALTER TABLE public.regress_et ADD COLUMN note text;
+CREATE INDEX regress_et_idx ON public.regress_et (id);
+DROP TABLE public.regress_et;
+SELECT operation, step, phase, object_type, object_name, statement
+FROM tenancy.audit_log WHERE phase = 'ddl' ORDER BY id;
+
+-- secrets in DDL are redacted before they are recorded
+CREATE FOREIGN DATA WRAPPER regress_fdw;
+CREATE SERVER regress_srv FOREIGN DATA WRAPPER regress_fdw
+    OPTIONS (dsn 'host=db password=hunter2');
+CREATE USER MAPPING FOR postgres SERVER regress_srv OPTIONS (user 'x', password 'hunter2');
+SELECT step, statement FROM tenancy.audit_log
+WHERE phase = 'ddl' AND step IN ('CREATE SERVER', 'CREATE USER MAPPING') ORDER BY id;
+SELECT count(*) AS leaked FROM tenancy.audit_log WHERE statement LIKE '%hunter2%';
+DROP SERVER regress_srv CASCADE;
+DROP FOREIGN DATA WRAPPER regress_fdw;
+
+-- the extension's own objects are out of reach, for superusers too
+ALTER TABLE tenancy.audit_log ADD COLUMN forged text;
+ALTER TABLE tenancy.audit_log DISABLE TRIGGER ALL;
+DROP TABLE tenancy.tenants;
+DROP TABLE tenancy.audit_log CASCADE;
+CREATE INDEX ON tenancy.audit_log (message);
+CREATE TABLE tenancy.extra (id int);
+COMMENT ON TABLE tenancy.tenants IS 'forged';
+DROP FUNCTION tenancy.onboard(text, text[], cidr[], boolean);
+ALTER FUNCTION tenancy.onboard(text, text[], cidr[], boolean) SECURITY DEFINER;
+DROP SCHEMA tenancy CASCADE;
+SELECT count(*) AS tables FROM pg_tables WHERE schemaname = 'tenancy';
+-- and a refused change leaves no audit row
+SELECT count(*) AS refused_rows FROM tenancy.audit_log
+WHERE phase = 'ddl' AND object_name LIKE 'tenancy.%';
