@@ -34,8 +34,11 @@ CREATE TABLE tenancy.tenant_databases (
 COMMENT ON TABLE tenancy.tenant_databases IS
 	'The databases of each tenant: the short name the caller gave and the actual database name.';
 
+-- id orders the rows but is deliberately not unique: restoring a dump
+-- replays DDL (recorded by the event trigger) before the dumped rows are
+-- loaded, and both must be kept.
 CREATE TABLE tenancy.audit_log (
-	id					bigserial PRIMARY KEY,
+	id					bigserial NOT NULL,
 	at					timestamptz NOT NULL DEFAULT clock_timestamp(),
 	operation_id		uuid,
 	operation			text NOT NULL,
@@ -57,6 +60,7 @@ CREATE TABLE tenancy.audit_log (
 );
 COMMENT ON TABLE tenancy.audit_log IS
 	'Append-only record of every change the extension made and of DDL in this database.';
+CREATE INDEX audit_log_id_idx ON tenancy.audit_log (id);
 CREATE INDEX audit_log_tenant_idx ON tenancy.audit_log (tenant, id);
 
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
