@@ -34,6 +34,7 @@ typedef struct Step
 	const char *guard;			/* query returning true while needed; NULL: always */
 	const char *statement;		/* what runs (may hold a SCRAM verifier) */
 	const char *display;		/* what is audited and logged; NULL: statement */
+	const char *finish;			/* own_transaction: run with the outcome row */
 	bool		own_transaction;	/* cannot run in a transaction block */
 	bool		as_owner;		/* a write to the extension's own catalog */
 } Step;

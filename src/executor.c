@@ -40,6 +40,7 @@
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
 #include "utils/snapmgr.h"
@@ -132,6 +133,7 @@ put_step(StringInfo buf, const Step *step, int flags)
 	put_string(buf, step->guard);
 	put_string(buf, step->statement);
 	put_string(buf, step->display);
+	put_string(buf, step->finish);
 }
 
 static int
@@ -146,6 +148,7 @@ get_step(StringInfo buf, Step *step)
 	step->guard = get_string(buf);
 	step->statement = get_string(buf);
 	step->display = get_string(buf);
+	step->finish = get_string(buf);
 	step->own_transaction = (flags & WIRE_OWN_TRANSACTION) != 0;
 	step->as_owner = (flags & WIRE_AS_OWNER) != 0;
 	return flags;
@@ -289,18 +292,16 @@ run_top_level(const char *sql, const char *display)
 	debug_query_string = NULL;
 }
 
-/* Runs a step's statement: as the caller through a portal, or as the owner. */
+/* Runs SQL of a step: as the caller through a portal, or as the owner. */
 static void
-run_statement(const Step *step)
+run_statement(const char *sql, const char *display, bool as_owner)
 {
-	const char *display = step->display ? step->display : step->statement;
-
-	if (step->as_owner)
+	if (as_owner)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		debug_query_string = display;
-		catalog_execute(step->statement, 0, NULL, NULL, NULL);
+		catalog_execute(sql, 0, NULL, NULL, NULL);
 		debug_query_string = NULL;
 		SPI_finish();
 		return;
@@ -308,7 +309,7 @@ run_statement(const Step *step)
 	marker_writes_allowed = true;
 	PG_TRY();
 	{
-		run_top_level(step->statement, display);
+		run_top_level(sql, display);
 	}
 	PG_FINALLY();
 	{
@@ -333,6 +334,18 @@ commit_transaction(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/*
+ * An intent row needs no flush of its own: whatever the step then commits
+ * flushes the WAL up to and past it, and if nothing commits, nothing
+ * happened that the lost row would have announced.
+ */
+static void
+intent_commits_asynchronously(void)
+{
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
 static void
 worker_audit(const Step *step, const char *phase, ErrorData *edata)
 {
@@ -349,6 +362,8 @@ worker_audit(const Step *step, const char *phase, ErrorData *edata)
 		e.sqlstate = unpack_sql_state(edata->sqlerrcode);
 		e.message = edata->message;
 	}
+	if (strcmp(phase, "intent") == 0)
+		intent_commits_asynchronously();
 	audit_write(&worker_shared->audit, &e);
 }
 
@@ -378,17 +393,20 @@ worker_run_step(const Step *step, bool audit)
 		/* the statement must start its own transaction: no snapshot held */
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
-		run_statement(step);
+		run_statement(step->statement, step->statement, false);
 		CommitTransactionCommand();
 
 		begin_transaction();
+		if (step->finish)
+			run_statement(step->finish, step->finish, false);
 		if (audit)
 			worker_audit(step, "done", NULL);
 		commit_transaction();
 		return true;
 	}
 
-	run_statement(step);
+	run_statement(step->statement, step->display ? step->display : step->statement,
+				  step->as_owner);
 	if (audit)
 		worker_audit(step, "done", NULL);
 	commit_transaction();
@@ -427,6 +445,8 @@ worker_handle(StringInfo msg)
 
 			get_audit_entry(msg, &e);
 			begin_transaction();
+			if (strcmp(e.phase, "intent") == 0)
+				intent_commits_asynchronously();
 			audit_write(&worker_shared->audit, &e);
 			commit_transaction();
 			worker_reply_ok(true);

@@ -12,6 +12,7 @@
  */
 #include "aurora_tenancy.h"
 
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
 #define ROLE_OID(r) \
@@ -57,35 +58,42 @@ acl_count(const char *catalog, const char *aclcol, const char *ownercol,
 					privileges ? privileges : "");
 }
 
+/*
+ * The desired state, recorded first: the tenant and every database it
+ * should have, in one step.  Later steps make the cluster match it.
+ */
 static List *
 plan_catalog(List *plan, const TenantSpec *spec)
 {
 	const char *t = quote_literal_cstr(spec->tenant);
 	const char *ips = spec->allowed_ips ?
 		psprintf("%s::cidr[]", quote_literal_cstr(spec->allowed_ips)) : "NULL";
+	StringInfoData rows;
 	int			i;
 
+	initStringInfo(&rows);
+	for (i = 0; i < spec->ndatabases; i++)
+		appendStringInfo(&rows, "%s(%s, %s, %s)", i ? ", " : "", t,
+						 quote_literal_cstr(spec->short_names[i]),
+						 quote_literal_cstr(spec->database_names[i]));
+
 	plan = lappend(plan, catalog_step("register_tenant", spec->tenant,
-									  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.tenants WHERE name = %s)", t),
-									  psprintf("INSERT INTO tenancy.tenants (name, iam_auth, allowed_ips) VALUES (%s, %s, %s)",
-											   t, spec->iam_auth ? "true" : "false", ips)));
+									  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.tenants WHERE name = %s)"
+											   " OR EXISTS (SELECT 1 FROM (VALUES %s) AS d(tenant, short_name, database_name)"
+											   " WHERE NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases r"
+											   " WHERE r.tenant = d.tenant AND r.short_name = d.short_name))",
+											   t, rows.data),
+									  psprintf("INSERT INTO tenancy.tenants (name, iam_auth, allowed_ips) VALUES (%s, %s, %s)"
+											   " ON CONFLICT (name) DO NOTHING;"
+											   " INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name)"
+											   " VALUES %s ON CONFLICT (tenant, short_name) DO NOTHING",
+											   t, spec->iam_auth ? "true" : "false", ips, rows.data)));
 	if (spec->allowed_ips)
 		plan = lappend(plan, catalog_step("set_allowed_ips", spec->tenant,
 										  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenants WHERE name = %s"
 												   " AND allowed_ips IS DISTINCT FROM %s)", t, ips),
 										  psprintf("UPDATE tenancy.tenants SET allowed_ips = %s, updated_at = now() WHERE name = %s",
 												   ips, t)));
-	for (i = 0; i < spec->ndatabases; i++)
-	{
-		const char *s = quote_literal_cstr(spec->short_names[i]);
-
-		plan = lappend(plan, catalog_step("register_database", spec->tenant,
-										  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases"
-												   " WHERE tenant = %s AND short_name = %s)", t, s),
-										  psprintf("INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name)"
-												   " VALUES (%s, %s, %s)", t, s,
-												   quote_literal_cstr(spec->database_names[i]))));
-	}
 	return plan;
 }
 
@@ -111,6 +119,11 @@ plan_create_role(const TenantSpec *spec)
 	return step;
 }
 
+/*
+ * One database: created (and marked, in the transaction that records the
+ * outcome), then its ACL and that of its schema public.  Each ACL is one
+ * step: PUBLIC revoked and the tenant granted, together.
+ */
 static List *
 plan_database(List *plan, const TenantSpec *spec, const char *datname)
 {
@@ -118,51 +131,50 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname)
 	const char *dblit = quote_literal_cstr(datname);
 	const char *role = quote_identifier(spec->tenant);
 	const char *tenant_oid = ROLE_OID(spec->tenant);
+	char	   *mark = psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS %s",
+								db, quote_literal_cstr(tenant_marker(spec->tenant)));
 	Step	   *step;
 
 	step = make_step("create_database", "database", datname, NULL,
 					 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)", dblit),
 					 psprintf("CREATE DATABASE %s", db));
 	step->own_transaction = true;
+	step->finish = mark;
 	plan = lappend(plan, step);
 
+	/* a database created by an interrupted run may still lack its marker */
 	plan = lappend(plan,
 				   make_step("mark_database", "database", datname, NULL,
 							 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
 									  " JOIN pg_catalog.pg_database d ON l.objoid = d.oid"
 									  " WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
 									  " AND l.provider = '" MARKER_PROVIDER "' AND d.datname = %s)", dblit),
-							 psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS %s",
-									  db, quote_literal_cstr(tenant_marker(spec->tenant)))));
+							 mark));
+
 	plan = lappend(plan,
-				   make_step("revoke_public_database", "database", datname, NULL,
-							 psprintf("SELECT %s > 0",
+				   make_step("database_privileges", "database", datname, NULL,
+							 psprintf("SELECT %s > 0 OR %s < 3",
 									  acl_count("pg_database", "datacl", "datdba", 'd',
-												"datname", datname, "0", NULL)),
-							 psprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", db)));
-	plan = lappend(plan,
-				   make_step("grant_database", "database", datname, NULL,
-							 psprintf("SELECT %s < 3",
+												"datname", datname, "0", NULL),
 									  acl_count("pg_database", "datacl", "datdba", 'd',
 												"datname", datname, tenant_oid,
 												"('CONNECT', 'TEMPORARY', 'CREATE')")),
-							 psprintf("GRANT CONNECT, TEMPORARY, CREATE ON DATABASE %s TO %s", db, role)));
+							 psprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC;"
+									  " GRANT CONNECT, TEMPORARY, CREATE ON DATABASE %s TO %s",
+									  db, db, role)));
 
 	/* inside the database: its schema public */
 	plan = lappend(plan,
-				   make_step("revoke_public_schema", "schema", "public", datname,
-							 psprintf("SELECT %s > 0",
-									  acl_count("pg_namespace", "nspacl", "nspowner", 'n',
-												"nspname", "public", "0", NULL)),
-							 pstrdup("REVOKE ALL ON SCHEMA public FROM PUBLIC")));
-	plan = lappend(plan,
-				   make_step("grant_schema", "schema", "public", datname,
+				   make_step("schema_privileges", "schema", "public", datname,
 							 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public')"
-									  " AND %s < 2",
+									  " AND (%s > 0 OR %s < 2)",
+									  acl_count("pg_namespace", "nspacl", "nspowner", 'n',
+												"nspname", "public", "0", NULL),
 									  acl_count("pg_namespace", "nspacl", "nspowner", 'n',
 												"nspname", "public", tenant_oid,
 												"('USAGE', 'CREATE')")),
-							 psprintf("GRANT USAGE, CREATE ON SCHEMA public TO %s", role)));
+							 psprintf("REVOKE ALL ON SCHEMA public FROM PUBLIC;"
+									  " GRANT USAGE, CREATE ON SCHEMA public TO %s", role)));
 	return plan;
 }
 

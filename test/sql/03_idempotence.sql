@@ -24,8 +24,9 @@ RESET tenancy.database_name_template;
 REVOKE CONNECT ON DATABASE regress_i1_db2 FROM regress_i1;
 GRANT CONNECT ON DATABASE regress_i1_db2 TO PUBLIC;
 SELECT changes FROM tenancy.onboard('regress_i1', ARRAY['db1', 'db2']);
-SELECT step, object_name FROM tenancy.audit_log
-WHERE tenant = 'regress_i1' AND phase = 'done' ORDER BY id DESC LIMIT 2;
+SELECT step, object_name, statement FROM tenancy.audit_log
+WHERE operation_id = (SELECT operation_id FROM tenancy.audit_log
+                      WHERE tenant = 'regress_i1' ORDER BY id DESC LIMIT 1);
 SELECT datacl FROM pg_database WHERE datname = 'regress_i1_db2';
 
 -- interrupted between CREATE DATABASE and its marker: the intent row in the

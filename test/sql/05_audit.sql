@@ -14,7 +14,7 @@ FROM tenancy.audit_log WHERE tenant = 'regress_a1';
 
 -- steps that cannot share a transaction with their row: intent, then outcome
 SELECT step, phase, object_name, database FROM tenancy.audit_log
-WHERE tenant = 'regress_a1' AND step IN ('create_database', 'revoke_public_schema', 'grant_schema')
+WHERE tenant = 'regress_a1' AND step IN ('create_database', 'schema_privileges')
 ORDER BY id;
 
 -- no password and no verifier, anywhere in the log

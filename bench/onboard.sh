@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# bench/onboard.sh — what tenancy.onboard costs over the same DDL as a plain
+# psql script, on the same throwaway server, in the same run.
+#
+# Each round onboards N tenants with 2 databases each through
+# tenancy.onboard(), then N other tenants with the equivalent plain SQL
+# (role with a password, CREATE DATABASE, REVOKE/GRANT on the database
+# and on its schema public, GRANT rds_iam), alternating which goes first.
+# Prints each round's ratio and the median ratio (extension / plain SQL).
+# Usage (root): bench/onboard.sh [N=10] [ROUNDS=5]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-10}
+rounds=${2:-5}
+tools/setup
+. tools/cluster.sh
+dir=$(mktemp -d /tmp/aurora_tenancy_bench.XXXXXX)
+chmod 755 "$dir"
+trap 'cluster_stop "$dir"; rm -rf "$dir"' EXIT
+cluster_start "$dir" 54331 "fsync = on" ${BENCH_CONF:+"$BENCH_CONF"}
+psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql -c "CREATE ROLE rds_iam NOLOGIN" -c "CREATE EXTENSION aurora_tenancy"
+
+extension_script() {   # $1 = round
+    for i in $(seq 1 "$n"); do
+        echo "SELECT changes FROM tenancy.onboard('ext_r$1_t$i', ARRAY['db1', 'db2']);"
+    done
+}
+plain_script() {
+    for i in $(seq 1 "$n"); do
+        t="plain_r$1_t$i"
+        # as a DBA would write it: a random password the server turns into a SCRAM verifier
+        echo "CREATE ROLE $t LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '$(head -c 30 /dev/urandom | base64 | tr -dc A-Za-z0-9)';"
+        for d in db1 db2; do
+            echo "CREATE DATABASE ${t}_$d;"
+            echo "REVOKE ALL ON DATABASE ${t}_$d FROM PUBLIC;"
+            echo "GRANT CONNECT, TEMPORARY, CREATE ON DATABASE ${t}_$d TO $t;"
+            echo "\\c ${t}_$d"
+            echo "REVOKE ALL ON SCHEMA public FROM PUBLIC;"
+            echo "GRANT USAGE, CREATE ON SCHEMA public TO $t;"
+            echo "\\c postgres"
+        done
+        echo "GRANT rds_iam TO $t;"
+    done
+}
+seconds() {   # runs a script from stdin, prints its wall time in seconds
+    local start end
+    start=$(date +%s.%N)
+    psql -d postgres >/dev/null
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc -l
+}
+
+ratios=()
+for r in $(seq 1 "$rounds"); do
+    if [ $((r % 2)) = 1 ]; then
+        e=$(extension_script "$r" | seconds); p=$(plain_script "$r" | seconds)
+    else
+        p=$(plain_script "$r" | seconds); e=$(extension_script "$r" | seconds)
+    fi
+    ratio=$(echo "$e / $p" | bc -l)
+    ratios+=("$ratio")
+    printf 'round %d: %d tenants x 2 databases: onboard %.3fs, plain SQL %.3fs, ratio %.3f\n' "$r" "$n" "$e" "$p" "$ratio"
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
+printf 'median ratio (tenancy.onboard / plain SQL) over %d rounds: %.3f\n' "$rounds" "$median"
