@@ -120,4 +120,14 @@ COMMENT ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean) IS
 REVOKE EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean) FROM PUBLIC;
 
 -- === AWS: SigV4 and IAM auth tokens (iam_token.c) ===
+
+-- Not STRICT: a NULL argument is an error that names it, not a NULL token.
+CREATE FUNCTION tenancy.iam_auth_token(host text, port integer, username text,
+									   region text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'iam_auth_token'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION tenancy.iam_auth_token(text, integer, text, text) IS
+	'RDS IAM authentication token (what aws rds generate-db-auth-token prints) for username at host:port, valid 15 minutes; region defaults to tenancy.aws_region.';
+REVOKE EXECUTE ON FUNCTION tenancy.iam_auth_token(text, integer, text, text) FROM PUBLIC;
 -- === end AWS ===

@@ -16,5 +16,6 @@ _PG_init(void)
 {
 	GucInit();
 	MarkerInit();
+	AwsInit();
 	MarkGUCPrefixReserved("tenancy");
 }

@@ -127,6 +127,25 @@ extern void lock_tenant(const char *tenant);
 
 /* === AWS: SigV4, credentials, IAM auth tokens === */
 /* (section owned by the AWS modules: aws_credentials.c, iam_token.c) */
+
+/* AWS credentials as found; every string is wiped when freed. */
+typedef struct AwsCredentials
+{
+	char	   *access_key_id;
+	char	   *secret_access_key;
+	char	   *session_token;	/* NULL: long-term credentials */
+	const char *source;			/* "settings", "environment", ... */
+} AwsCredentials;
+
+struct SigV4Allocator;			/* in sigv4.h */
+
+/* in aws_credentials.c */
+extern char *tenancy_aws_signing_time;
 extern void AwsInit(void);
+extern AwsCredentials *aws_get_credentials(void);
+extern void aws_free_credentials(AwsCredentials *creds);
+extern const char *aws_get_region(void);
+extern void aws_signing_timestamp(char *buf);
+extern const struct SigV4Allocator *aws_sigv4_allocator(void);
 
 #endif							/* AURORA_TENANCY_H */
