@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "nodes/pg_list.h"
 
 /* === onboarding core === */
@@ -35,6 +36,7 @@ typedef struct Step
 	const char *statement;		/* what runs (may hold a SCRAM verifier) */
 	const char *display;		/* what is audited and logged; NULL: statement */
 	const char *finish;			/* own_transaction: run with the outcome row */
+	const char *problem;		/* what check() says while the step is needed */
 	bool		own_transaction;	/* cannot run in a transaction block */
 	bool		as_owner;		/* a write to the extension's own catalog */
 } Step;
@@ -114,16 +116,70 @@ extern char *redact_statement(const char *sql);
 /* in executor.c */
 extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);
 extern bool executor_run_step(Executor *ex, const Step *step);
+extern void executor_close_databases(Executor *ex);
 extern int	executor_run_plan(Executor *ex, List *plan);
 extern void executor_end(Executor *ex);
 
+/* A tenant as the registry records it. */
+typedef struct Tenant
+{
+	char	   *name;
+	char	   *state;
+	bool		iam_auth;
+	bool		deletion_protection;
+	int			connection_limit;
+	char	   *allowed_ips;		/* cidr[] as text, or NULL */
+	int			ndatabases;		/* active databases */
+	const char **short_names;
+	const char **database_names;
+} Tenant;
+
 /* in plan.c */
-extern List *plan_onboard(const TenantSpec *spec);
+extern Step *make_step(const char *name, const char *object_type,
+					   const char *object_name, const char *database,
+					   char *guard, char *statement, const char *problem);
+extern Step *catalog_step(const char *name, const char *tenant, char *guard,
+						  char *statement);
+extern char *role_oid_sql(const char *role);
+extern List *plan_onboard(const TenantSpec *spec, Step *create_role);
+extern Step *plan_allowed_ips(const char *tenant, const char *allowed_ips);
+extern List *plan_database(List *plan, const TenantSpec *spec, const char *datname);
+extern Step *plan_create_role(const TenantSpec *spec);
 extern Step *plan_iam_membership(const char *tenant, bool member);
+extern Step *plan_activate(const char *tenant);
+
+/* in onboard.c */
+extern void require_iam_role(void);
+extern const char *allowed_ips_text(FunctionCallInfo fcinfo, int argno);
+extern int	ensure_tenant(TenantSpec *spec, char **password);
+
+/* in plan_lifecycle.c */
+extern Step *plan_registry_update(const char *name, const char *tenant,
+								  const char *condition, const char *assignments);
+extern Step *plan_set_password(const char *tenant, const char *verifier);
+extern Step *plan_connection_limit(const char *tenant, int limit);
+extern Step *plan_login(const char *tenant, bool login);
+extern List *plan_suspend(List *plan, const char *tenant);
+extern List *plan_resume(List *plan, const char *tenant);
+extern List *plan_remove_database(List *plan, const char *tenant, const char *datname);
+extern List *plan_offboard(const Tenant *t, bool keep_databases);
+
+/* in repair.c */
+extern List *plan_repair(const Tenant *t, const char *verifier);
+extern List *plan_orphans(void);
 
 /* in operation.c */
 extern void refuse_in_transaction_block(const char *function);
 extern void lock_tenant(const char *tenant);
+extern char *tenant_argument(FunctionCallInfo fcinfo, int argno);
+extern Tenant *load_tenant(const char *name);
+extern Tenant *open_tenant(FunctionCallInfo fcinfo, const char *function);
+extern Tenant *begin_tenant_operation(FunctionCallInfo fcinfo, const char *function);
+extern int	run_plan(const char *operation, const char *tenant, List *plan,
+					 Step *watched, bool *watched_ran);
+extern void refuse_null(const char *argument);
+extern bool audit_says(const char *tenant, const char *object_name,
+					   const char *step);
 
 /* === AWS: SigV4, credentials, IAM auth tokens === */
 /* (section owned by the AWS modules: aws_credentials.c, iam_token.c) */

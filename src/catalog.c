@@ -1,6 +1,6 @@
 /*
  * catalog.c
- *		Access to the extension's own tables (tenancy.tenants,
+ *		Access to the extension's own tables (tenancy.registry,
  *		tenancy.tenant_databases, tenancy.audit_log) as the extension owner.
  *
  * Callers hold no privilege on these tables: the extension reads and writes

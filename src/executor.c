@@ -36,6 +36,7 @@
 #include "storage/ipc.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
+#include "utils/inval.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -614,6 +615,17 @@ throw_reply(Reply reply)
 		ThrowErrorData(reply.error);
 }
 
+/*
+ * Whether a database exists now: executors create and drop databases while
+ * this backend's transaction runs, so pending invalidations are read first.
+ */
+static Oid
+current_database_oid(const char *database)
+{
+	AcceptInvalidationMessages();
+	return get_database_oid(database, true);
+}
+
 static ExecutorSession *
 session_open(Executor *ex, const char *database)
 {
@@ -640,7 +652,11 @@ session_open(Executor *ex, const char *database)
 	toc = shm_toc_create(EXECUTOR_MAGIC, dsm_segment_address(s->segment), size);
 
 	shared = shm_toc_allocate(toc, sizeof(ExecutorShared));
-	shared->database = database ? get_database_oid(database, false) : MyDatabaseId;
+	shared->database = database ? current_database_oid(database) : MyDatabaseId;
+	if (!OidIsValid(shared->database))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", database)));
 	shared->session_user = GetSessionUserId();
 	shared->current_user = GetUserId();
 	shared->audit = ex->audit;
@@ -762,10 +778,15 @@ home_audit(Executor *ex, const Step *step, const char *phase, ErrorData *edata)
 bool
 executor_run_step(Executor *ex, const Step *step)
 {
-	ExecutorSession *s = session_for(ex, step->database);
+	ExecutorSession *s;
 	StringInfoData buf;
 	Reply		reply;
 
+	/* A dry run cannot look into a database that does not exist yet. */
+	if (ex->dry_run && step->database && !OidIsValid(current_database_oid(step->database)))
+		return true;
+
+	s = session_for(ex, step->database);
 	initStringInfo(&buf);
 	if (step->database == NULL && !ex->dry_run)
 	{
@@ -809,16 +830,23 @@ executor_run_plan(Executor *ex, List *plan)
 	return changes;
 }
 
-/* Lets every worker go and waits until they have left their databases. */
+/* Lets the workers in other databases go, e.g. between tenants. */
 void
-executor_end(Executor *ex)
+executor_close_databases(Executor *ex)
 {
 	ListCell   *lc;
 
 	foreach(lc, ex->sessions)
 		session_close(lfirst(lc));
+	ex->sessions = NIL;
+}
+
+/* Lets every worker go and waits until they have left their databases. */
+void
+executor_end(Executor *ex)
+{
+	executor_close_databases(ex);
 	if (ex->home)
 		session_close(ex->home);
-	ex->sessions = NIL;
 	ex->home = NULL;
 }

@@ -21,14 +21,6 @@
 
 PG_FUNCTION_INFO_V1(tenancy_onboard);
 
-static void
-refuse_null(const char *argument)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-			 errmsg("%s must not be null", argument)));
-}
-
 /* The short database names given: present, one-dimensional, valid, unique. */
 static int
 short_names_from_array(ArrayType *array, const char ***names)
@@ -66,8 +58,8 @@ short_names_from_array(ArrayType *array, const char ***names)
 	return n;
 }
 
-/* allowed_ips as the text of a cidr[] (NULL stays NULL): no NULLs, not empty. */
-static const char *
+/* An allowed_ips argument as the text of a cidr[] (NULL stays NULL): no NULLs, not empty. */
+const char *
 allowed_ips_text(FunctionCallInfo fcinfo, int argno)
 {
 	ArrayType  *array;
@@ -102,7 +94,7 @@ created_for_tenant(const char *datname, const char *tenant)
 
 	catalog_execute_text("SELECT step = 'create_database' AND tenant = $2 FROM tenancy.audit_log"
 						 " WHERE object_type = 'database' AND object_name = $1"
-						 " AND step IN ('create_database', 'drop_database')"
+						 " AND step IN ('create_database', 'drop_database', 'retain_database')"
 						 " ORDER BY id DESC LIMIT 1", 2, args);
 	ours = catalog_value();
 	return ours != NULL && strcmp(ours, "t") == 0;
@@ -175,7 +167,7 @@ apply_existing_tenant(TenantSpec *spec)
 	char	   *iam_auth;
 	int			i;
 
-	catalog_execute_text("SELECT state, iam_auth FROM tenancy.tenants WHERE name = $1", 1, args);
+	catalog_execute_text("SELECT state, iam_auth FROM tenancy.registry WHERE name = $1", 1, args);
 	if (SPI_processed == 0)
 		return;
 	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -205,18 +197,71 @@ apply_existing_tenant(TenantSpec *spec)
 	}
 }
 
+/* The IAM role must exist before a tenant can be made to use it. */
+void
+require_iam_role(void)
+{
+	if (!OidIsValid(get_role_oid(tenancy_iam_role, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("IAM role \"%s\" does not exist", tenancy_iam_role),
+				 errdetail("IAM database authentication needs the role named by tenancy.iam_role; Aurora and RDS provide it."),
+				 errhint("Pass iam_auth => false for password login, or create the role.")));
+}
+
+/*
+ * Brings a tenant to the desired state: checks what exists, then plans and
+ * runs the steps.  The caller holds the tenant's lock and is connected to
+ * SPI; spec->short_names are validated.  Fills spec->database_names and
+ * returns the number of changes; *password is set when the role was created
+ * by this call (NULL otherwise).
+ */
+int
+ensure_tenant(TenantSpec *spec, char **password)
+{
+	Step	   *create_role = NULL;
+	bool		created;
+	int			changes;
+	int			i,
+				j;
+
+	spec->database_names = palloc(sizeof(char *) * spec->ndatabases);
+	for (i = 0; i < spec->ndatabases; i++)
+		spec->database_names[i] = tenant_database_name(spec->tenant, spec->short_names[i]);
+	apply_existing_tenant(spec);
+	for (i = 0; i < spec->ndatabases; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(spec->database_names[i], spec->database_names[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("databases \"%s\" and \"%s\" would both be named \"%s\"",
+								spec->short_names[j], spec->short_names[i], spec->database_names[i])));
+	refuse_foreign_objects(spec);
+
+	*password = NULL;
+	if (!OidIsValid(get_role_oid(spec->tenant, true)))
+	{
+		*password = generate_password();
+		spec->verifier = scram_verifier(*password);
+		create_role = plan_create_role(spec);
+	}
+	refuse_missing_privileges(spec);
+
+	changes = run_plan("onboard", spec->tenant, plan_onboard(spec, create_role),
+					   create_role, &created);
+	if (!created)
+		*password = NULL;		/* not ours to tell: we did not set it */
+	return changes;
+}
+
 Datum
 tenancy_onboard(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TenantSpec	spec = {0};
-	char	   *password = NULL;
-	List	   *plan;
-	ListCell   *lc;
-	Executor   *ex;
-	int			changes = 0;
-	int			i,
-				j;
+	char	   *password;
+	int			changes;
+	int			i;
 	Datum	   *names;
 	Datum		values[5];
 	bool		nulls[5] = {false};
@@ -224,10 +269,7 @@ tenancy_onboard(PG_FUNCTION_ARGS)
 	refuse_in_transaction_block("tenancy.onboard()");
 
 	/* the input, before anything else */
-	if (PG_ARGISNULL(0))
-		refuse_null("tenant");
-	spec.tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	validate_tenant_name(spec.tenant);
+	spec.tenant = tenant_argument(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		refuse_null("databases");
 	spec.ndatabases = short_names_from_array(PG_GETARG_ARRAYTYPE_P(1), &spec.short_names);
@@ -235,52 +277,16 @@ tenancy_onboard(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(3))
 		refuse_null("iam_auth");
 	spec.iam_auth = PG_GETARG_BOOL(3);
-	if (spec.iam_auth && !OidIsValid(get_role_oid(tenancy_iam_role, true)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("IAM role \"%s\" does not exist", tenancy_iam_role),
-				 errdetail("IAM database authentication needs the role named by tenancy.iam_role; Aurora and RDS provide it."),
-				 errhint("Pass iam_auth => false for password login, or create the role.")));
+	if (spec.iam_auth)
+		require_iam_role();
 
-	/* then what exists, under the tenant's lock */
+	/* then what exists, under the tenant's lock, and the steps */
 	lock_tenant(spec.tenant);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	spec.database_names = palloc(sizeof(char *) * spec.ndatabases);
-	for (i = 0; i < spec.ndatabases; i++)
-		spec.database_names[i] = tenant_database_name(spec.tenant, spec.short_names[i]);
-	apply_existing_tenant(&spec);
-	for (i = 0; i < spec.ndatabases; i++)
-		for (j = 0; j < i; j++)
-			if (strcmp(spec.database_names[i], spec.database_names[j]) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("databases \"%s\" and \"%s\" would both be named \"%s\"",
-								spec.short_names[j], spec.short_names[i], spec.database_names[i])));
-	refuse_foreign_objects(&spec);
+	changes = ensure_tenant(&spec, &password);
 
-	if (!OidIsValid(get_role_oid(spec.tenant, true)))
-	{
-		password = generate_password();
-		spec.verifier = scram_verifier(password);
-	}
-	refuse_missing_privileges(&spec);
-
-	/* then the steps */
-	plan = plan_onboard(&spec);
-	ex = executor_begin("onboard", spec.tenant, false);
-	foreach(lc, plan)
-	{
-		Step	   *step = lfirst(lc);
-
-		if (executor_run_step(ex, step))
-			changes++;
-		else if (strcmp(step->name, "create_role") == 0)
-			password = NULL;	/* somebody else's role now: not ours to tell */
-	}
-	executor_end(ex);
-	SPI_finish();
-
+	/* the row goes to the tuplestore before SPI_finish frees our memory */
 	InitMaterializedSRF(fcinfo, 0);
 	names = palloc(sizeof(Datum) * spec.ndatabases);
 	for (i = 0; i < spec.ndatabases; i++)
@@ -294,5 +300,6 @@ tenancy_onboard(PG_FUNCTION_ARGS)
 		nulls[3] = true;
 	values[4] = Int32GetDatum(changes);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	SPI_finish();
 	return (Datum) 0;
 }

@@ -1,15 +1,18 @@
 /*
  * operation.c
- *		What every tenant operation does before its first step: refuse to run
- *		inside a transaction block, and take the tenant's lock.
+ *		What every tenant operation shares: the refusal to run inside a
+ *		transaction block, the tenant's lock, reading the tenant from the
+ *		registry, and running a plan.
  */
 #include "aurora_tenancy.h"
 
 #include "access/xact.h"
 #include "common/hashfn.h"
+#include "executor/spi.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 
 /*
  * Like CREATE DATABASE, an operation cannot run inside a transaction block:
@@ -42,4 +45,150 @@ lock_tenant(const char *tenant)
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, TENANT_LOCK_CLASS, hash, 2);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
+refuse_null(const char *argument)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("%s must not be null", argument)));
+}
+
+/* A tenant name argument: present and well-formed. */
+char *
+tenant_argument(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *tenant;
+
+	if (PG_ARGISNULL(argno))
+		refuse_null("tenant");
+	tenant = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	validate_tenant_name(tenant);
+	return tenant;
+}
+
+/*
+ * The registry's row of a tenant with its active databases, or NULL.  The
+ * caller is connected to SPI; the result is allocated in its context.
+ */
+Tenant *
+load_tenant(const char *name)
+{
+	const char *args[1] = {name};
+	Tenant	   *t;
+	TupleDesc	desc;
+	HeapTuple	row;
+	bool		isnull;
+	uint64		i;
+
+	catalog_execute_text("SELECT name, state, iam_auth, deletion_protection, connection_limit,"
+						 " allowed_ips::text FROM tenancy.registry WHERE name = $1", 1, args);
+	if (SPI_processed == 0)
+		return NULL;
+	t = palloc0(sizeof(Tenant));
+	desc = SPI_tuptable->tupdesc;
+	row = SPI_tuptable->vals[0];
+	t->name = SPI_getvalue(row, desc, 1);
+	t->state = SPI_getvalue(row, desc, 2);
+	t->iam_auth = DatumGetBool(SPI_getbinval(row, desc, 3, &isnull));
+	t->deletion_protection = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
+	t->connection_limit = DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull));
+	t->allowed_ips = SPI_getvalue(row, desc, 6);
+
+	catalog_execute_text("SELECT short_name, database_name FROM tenancy.tenant_databases"
+						 " WHERE tenant = $1 AND state = 'active' ORDER BY short_name", 1, args);
+	t->ndatabases = SPI_processed;
+	t->short_names = palloc(sizeof(char *) * Max(t->ndatabases, 1));
+	t->database_names = palloc(sizeof(char *) * Max(t->ndatabases, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		t->short_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		t->database_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	return t;
+}
+
+/*
+ * The start of every operation on a tenant: not in a transaction block, a
+ * valid name (argument 0), the tenant's lock, SPI, and the tenant as
+ * registered (NULL when it is not).
+ */
+Tenant *
+open_tenant(FunctionCallInfo fcinfo, const char *function)
+{
+	char	   *name;
+
+	refuse_in_transaction_block(function);
+	name = tenant_argument(fcinfo, 0);
+	lock_tenant(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	return load_tenant(name);
+}
+
+/* open_tenant() for a tenant that must exist and not be leaving. */
+Tenant *
+begin_tenant_operation(FunctionCallInfo fcinfo, const char *function)
+{
+	Tenant	   *t = open_tenant(fcinfo, function);
+
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("tenant \"%s\" does not exist", text_to_cstring(PG_GETARG_TEXT_PP(0))),
+				 errhint("List the tenants with SELECT name FROM tenancy.tenants.")));
+	if (strcmp(t->state, "offboarding") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" is being offboarded", t->name),
+				 errhint("Complete the offboarding first: call tenancy.offboard() again.")));
+	return t;
+}
+
+/*
+ * Executes a plan in one operation; returns the number of steps that
+ * changed something.  If watched is given, *watched_ran tells whether that
+ * step ran (e.g. the step that set a password about to be returned).
+ */
+int
+run_plan(const char *operation, const char *tenant, List *plan,
+		 Step *watched, bool *watched_ran)
+{
+	Executor   *ex = executor_begin(operation, tenant, false);
+	ListCell   *lc;
+	int			changes = 0;
+
+	if (watched_ran)
+		*watched_ran = false;
+	foreach(lc, plan)
+	{
+		Step	   *step = lfirst(lc);
+
+		if (executor_run_step(ex, step))
+		{
+			changes++;
+			if (step == watched)
+				*watched_ran = true;
+		}
+	}
+	executor_end(ex);
+	return changes;
+}
+
+/*
+ * Is the last of the given step on an object, for this tenant, in the audit
+ * log?  (E.g. was this database dropped by this tenant's operation.)
+ */
+bool
+audit_says(const char *tenant, const char *object_name, const char *step)
+{
+	const char *args[3] = {tenant, object_name, step};
+	char	   *found;
+
+	catalog_execute_text("SELECT step = $3 FROM tenancy.audit_log"
+						 " WHERE tenant = $1 AND object_name = $2 AND phase = 'done'"
+						 " ORDER BY id DESC LIMIT 1", 3, args);
+	found = catalog_value();
+	return found != NULL && strcmp(found, "t") == 0;
 }

@@ -15,12 +15,17 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
-#define ROLE_OID(r) \
-	psprintf("(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = %s)", quote_literal_cstr(r))
+/* SQL for the OID of a role by name: NULL while the role does not exist. */
+char *
+role_oid_sql(const char *role)
+{
+	return psprintf("(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = %s)",
+					quote_literal_cstr(role));
+}
 
-static Step *
+Step *
 make_step(const char *name, const char *object_type, const char *object_name,
-		  const char *database, char *guard, char *statement)
+		  const char *database, char *guard, char *statement, const char *problem)
 {
 	Step	   *step = palloc0(sizeof(Step));
 
@@ -30,14 +35,16 @@ make_step(const char *name, const char *object_type, const char *object_name,
 	step->database = database;
 	step->guard = guard;
 	step->statement = statement;
+	step->problem = problem;
 	return step;
 }
 
 /* A write to tenancy.* done by the extension as its owner. */
-static Step *
+Step *
 catalog_step(const char *name, const char *tenant, char *guard, char *statement)
 {
-	Step	   *step = make_step(name, "tenant", tenant, NULL, guard, statement);
+	Step	   *step = make_step(name, "tenant", tenant, NULL, guard, statement,
+								 "the catalog differs from the desired state");
 
 	step->as_owner = true;
 	return step;
@@ -78,30 +85,41 @@ plan_catalog(List *plan, const TenantSpec *spec)
 						 quote_literal_cstr(spec->database_names[i]));
 
 	plan = lappend(plan, catalog_step("register_tenant", spec->tenant,
-									  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.tenants WHERE name = %s)"
+									  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s)"
 											   " OR EXISTS (SELECT 1 FROM (VALUES %s) AS d(tenant, short_name, database_name)"
 											   " WHERE NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases r"
 											   " WHERE r.tenant = d.tenant AND r.short_name = d.short_name))",
 											   t, rows.data),
-									  psprintf("INSERT INTO tenancy.tenants (name, iam_auth, allowed_ips) VALUES (%s, %s, %s)"
+									  psprintf("INSERT INTO tenancy.registry (name, iam_auth, allowed_ips) VALUES (%s, %s, %s)"
 											   " ON CONFLICT (name) DO NOTHING;"
 											   " INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name)"
 											   " VALUES %s ON CONFLICT (tenant, short_name) DO NOTHING",
 											   t, spec->iam_auth ? "true" : "false", ips, rows.data)));
 	if (spec->allowed_ips)
-		plan = lappend(plan, catalog_step("set_allowed_ips", spec->tenant,
-										  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenants WHERE name = %s"
-												   " AND allowed_ips IS DISTINCT FROM %s)", t, ips),
-										  psprintf("UPDATE tenancy.tenants SET allowed_ips = %s, updated_at = now() WHERE name = %s",
-												   ips, t)));
+		plan = lappend(plan, plan_allowed_ips(spec->tenant, spec->allowed_ips));
 	return plan;
+}
+
+/* The tenant's allowed IPs (cidr[] as text; NULL: no restriction). */
+Step *
+plan_allowed_ips(const char *tenant, const char *allowed_ips)
+{
+	const char *t = quote_literal_cstr(tenant);
+	const char *ips = allowed_ips ?
+		psprintf("%s::cidr[]", quote_literal_cstr(allowed_ips)) : "NULL::cidr[]";
+
+	return catalog_step("set_allowed_ips", tenant,
+						psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s"
+								 " AND allowed_ips IS DISTINCT FROM %s)", t, ips),
+						psprintf("UPDATE tenancy.registry SET allowed_ips = %s, updated_at = now() WHERE name = %s",
+								 ips, t));
 }
 
 /*
  * The tenant's login role with a SCRAM verifier and the tenant marker, in
  * one transaction, so a role of ours is never left unmarked.
  */
-static Step *
+Step *
 plan_create_role(const TenantSpec *spec)
 {
 	const char *role = quote_identifier(spec->tenant);
@@ -111,9 +129,10 @@ plan_create_role(const TenantSpec *spec)
 	Step	   *step;
 
 	step = make_step("create_role", "role", spec->tenant, NULL,
-					 psprintf("SELECT %s IS NULL", ROLE_OID(spec->tenant)),
+					 psprintf("SELECT %s IS NULL", role_oid_sql(spec->tenant)),
 					 psprintf("CREATE ROLE %s %s PASSWORD %s; %s",
-							  role, attributes, quote_literal_cstr(spec->verifier), mark));
+							  role, attributes, quote_literal_cstr(spec->verifier), mark),
+					 "the tenant role is missing");
 	step->display = psprintf("CREATE ROLE %s %s PASSWORD '<redacted>'; %s",
 							 role, attributes, mark);
 	return step;
@@ -124,20 +143,21 @@ plan_create_role(const TenantSpec *spec)
  * outcome), then its ACL and that of its schema public.  Each ACL is one
  * step: PUBLIC revoked and the tenant granted, together.
  */
-static List *
+List *
 plan_database(List *plan, const TenantSpec *spec, const char *datname)
 {
 	const char *db = quote_identifier(datname);
 	const char *dblit = quote_literal_cstr(datname);
 	const char *role = quote_identifier(spec->tenant);
-	const char *tenant_oid = ROLE_OID(spec->tenant);
+	const char *tenant_oid = role_oid_sql(spec->tenant);
 	char	   *mark = psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS %s",
 								db, quote_literal_cstr(tenant_marker(spec->tenant)));
 	Step	   *step;
 
 	step = make_step("create_database", "database", datname, NULL,
 					 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)", dblit),
-					 psprintf("CREATE DATABASE %s", db));
+					 psprintf("CREATE DATABASE %s", db),
+					 "the database is missing");
 	step->own_transaction = true;
 	step->finish = mark;
 	plan = lappend(plan, step);
@@ -148,8 +168,10 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname)
 							 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
 									  " JOIN pg_catalog.pg_database d ON l.objoid = d.oid"
 									  " WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
-									  " AND l.provider = '" MARKER_PROVIDER "' AND d.datname = %s)", dblit),
-							 mark));
+									  " AND l.provider = '" MARKER_PROVIDER "' AND d.datname = %s)"
+									  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
+									  dblit, dblit),
+							 mark, "the database carries no tenant marker"));
 
 	plan = lappend(plan,
 				   make_step("database_privileges", "database", datname, NULL,
@@ -161,7 +183,8 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname)
 												"('CONNECT', 'TEMPORARY', 'CREATE')")),
 							 psprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC;"
 									  " GRANT CONNECT, TEMPORARY, CREATE ON DATABASE %s TO %s",
-									  db, db, role)));
+									  db, db, role),
+							 "PUBLIC holds a privilege on the database, or the tenant lacks one"));
 
 	/* inside the database: its schema public */
 	plan = lappend(plan,
@@ -174,7 +197,8 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname)
 												"nspname", "public", tenant_oid,
 												"('USAGE', 'CREATE')")),
 							 psprintf("REVOKE ALL ON SCHEMA public FROM PUBLIC;"
-									  " GRANT USAGE, CREATE ON SCHEMA public TO %s", role)));
+									  " GRANT USAGE, CREATE ON SCHEMA public TO %s", role),
+							 "PUBLIC holds a privilege on schema public, or the tenant lacks one"));
 	return plan;
 }
 
@@ -184,17 +208,19 @@ plan_iam_membership(const char *tenant, bool member)
 {
 	char	   *exists = psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members"
 								  " WHERE roleid = %s AND member = %s)",
-								  ROLE_OID(tenancy_iam_role), ROLE_OID(tenant));
+								  role_oid_sql(tenancy_iam_role), role_oid_sql(tenant));
 
 	if (member)
 		return make_step("grant_iam", "role", tenant, NULL,
 						 psprintf("SELECT NOT %s", exists),
 						 psprintf("GRANT %s TO %s", quote_identifier(tenancy_iam_role),
-								  quote_identifier(tenant)));
+								  quote_identifier(tenant)),
+						 "the tenant uses IAM auth but is not a member of the IAM role");
 	return make_step("revoke_iam", "role", tenant, NULL,
 					 psprintf("SELECT %s", exists),
 					 psprintf("REVOKE %s FROM %s", quote_identifier(tenancy_iam_role),
-							  quote_identifier(tenant)));
+							  quote_identifier(tenant)),
+					 "the tenant uses password login but is a member of the IAM role");
 }
 
 /*
@@ -204,22 +230,30 @@ plan_iam_membership(const char *tenant, bool member)
  * so it comes after everything else has worked.
  */
 List *
-plan_onboard(const TenantSpec *spec)
+plan_onboard(const TenantSpec *spec, Step *create_role)
 {
 	List	   *plan = plan_catalog(NIL, spec);
 	int			i;
 
-	if (spec->verifier)
-		plan = lappend(plan, plan_create_role(spec));
+	if (create_role)
+		plan = lappend(plan, create_role);
 	for (i = 0; i < spec->ndatabases; i++)
 		plan = plan_database(plan, spec, spec->database_names[i]);
 	if (spec->iam_auth)
 		plan = lappend(plan, plan_iam_membership(spec->tenant, true));
-	plan = lappend(plan, catalog_step("activate_tenant", spec->tenant,
-									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenants"
-											   " WHERE name = %s AND state = 'onboarding')",
-											   quote_literal_cstr(spec->tenant)),
-									  psprintf("UPDATE tenancy.tenants SET state = 'active', updated_at = now()"
-											   " WHERE name = %s", quote_literal_cstr(spec->tenant))));
+	plan = lappend(plan, plan_activate(spec->tenant));
 	return plan;
+}
+
+/* The end of onboarding: the tenant becomes active. */
+Step *
+plan_activate(const char *tenant)
+{
+	const char *t = quote_literal_cstr(tenant);
+
+	return catalog_step("activate_tenant", tenant,
+						psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.registry"
+								 " WHERE name = %s AND state = 'onboarding')", t),
+						psprintf("UPDATE tenancy.registry SET state = 'active', updated_at = now()"
+								 " WHERE name = %s", t));
 }

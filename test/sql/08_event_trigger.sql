@@ -22,11 +22,11 @@ DROP FOREIGN DATA WRAPPER regress_fdw;
 -- the extension's own objects are out of reach, for superusers too
 ALTER TABLE tenancy.audit_log ADD COLUMN forged text;
 ALTER TABLE tenancy.audit_log DISABLE TRIGGER ALL;
-DROP TABLE tenancy.tenants;
+DROP TABLE tenancy.registry;
 DROP TABLE tenancy.audit_log CASCADE;
 CREATE INDEX ON tenancy.audit_log (message);
 CREATE TABLE tenancy.extra (id int);
-COMMENT ON TABLE tenancy.tenants IS 'forged';
+COMMENT ON TABLE tenancy.registry IS 'forged';
 DROP FUNCTION tenancy.onboard(text, text[], cidr[], boolean);
 ALTER FUNCTION tenancy.onboard(text, text[], cidr[], boolean) SECURITY DEFINER;
 DROP SCHEMA tenancy CASCADE;

@@ -28,7 +28,7 @@ my $dump = PostgreSQL::Test::Utils::tempdir() . '/control.sql';
 command_ok([ 'pg_dump', '-d', $node->connstr('control'), '-f', $dump ], 'pg_dump of the extension database');
 my $text = slurp_file($dump);
 like($text, qr/CREATE EXTENSION IF NOT EXISTS aurora_tenancy/, 'the dump creates the extension');
-like($text, qr/COPY tenancy\.tenants .*client01/s, 'the dump holds the tenants');
+like($text, qr/COPY tenancy\.registry .*client01/s, 'the dump holds the tenants');
 like($text, qr/COPY tenancy\.audit_log /, 'the dump holds the audit log');
 
 $node->safe_psql('postgres', 'CREATE DATABASE restored');

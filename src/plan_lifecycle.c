@@ -1,0 +1,275 @@
+/*
+ * plan_lifecycle.c
+ *		Desired state -> steps, for the rest of a tenant's life: its password,
+ *		suspension, databases removed, and offboarding.
+ *
+ * Same rules as plan.c: every step has a guard that is true while it is
+ * needed, so each operation is idempotent and resumable.
+ */
+#include "aurora_tenancy.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_shdepend.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/syscache.h"
+
+/* "EXISTS (the tenant's registry row, where condition)" */
+static char *
+registry_has(const char *tenant, const char *condition)
+{
+	return psprintf("EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s AND %s)",
+					quote_literal_cstr(tenant), condition);
+}
+
+Step *
+plan_registry_update(const char *name, const char *tenant, const char *condition,
+				const char *assignments)
+{
+	return catalog_step(name, tenant, psprintf("SELECT %s", registry_has(tenant, condition)),
+						psprintf("UPDATE tenancy.registry SET %s, updated_at = now() WHERE name = %s",
+								 assignments, quote_literal_cstr(tenant)));
+}
+
+/* A new password, as a SCRAM verifier; shown only as '<redacted>'. */
+Step *
+plan_set_password(const char *tenant, const char *verifier)
+{
+	Step	   *step = make_step("set_password", "role", tenant, NULL, NULL,
+								 psprintf("ALTER ROLE %s PASSWORD %s", quote_identifier(tenant),
+										  quote_literal_cstr(verifier)),
+								 NULL);
+
+	step->display = psprintf("ALTER ROLE %s PASSWORD '<redacted>'", quote_identifier(tenant));
+	return step;
+}
+
+Step *
+plan_login(const char *tenant, bool login)
+{
+	return make_step(login ? "enable_login" : "disable_login", "role", tenant, NULL,
+					 psprintf("SELECT %s EXISTS (SELECT 1 FROM pg_catalog.pg_roles"
+							  " WHERE rolname = %s AND rolcanlogin)",
+							  login ? "NOT" : "", quote_literal_cstr(tenant)),
+					 psprintf("ALTER ROLE %s %s", quote_identifier(tenant),
+							  login ? "LOGIN" : "NOLOGIN"),
+					 login ? "the tenant is active but cannot log in"
+					 : "the tenant is suspended but can log in");
+}
+
+/* Every session of the tenant, ended (waiting up to 5 s for each to go). */
+static Step *
+plan_terminate_sessions(const char *tenant)
+{
+	const char *sessions = psprintf("FROM pg_catalog.pg_stat_activity WHERE usename = %s",
+									quote_literal_cstr(tenant));
+
+	return make_step("terminate_sessions", "role", tenant, NULL,
+					 psprintf("SELECT EXISTS (SELECT 1 %s)", sessions),
+					 psprintf("SELECT pg_catalog.pg_terminate_backend(pid, 5000) %s", sessions),
+					 "the tenant has open sessions");
+}
+
+/*
+ * Suspension: the registry remembers whether the role could log in, then
+ * the role loses LOGIN and its sessions end.
+ */
+List *
+plan_suspend(List *plan, const char *tenant)
+{
+	plan = lappend(plan, plan_registry_update("suspend_tenant", tenant, "state = 'active'",
+										 psprintf("state = 'suspended', login_before_suspend ="
+												  " (SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = %s)",
+												  quote_literal_cstr(tenant))));
+	plan = lappend(plan, plan_login(tenant, false));
+	return lappend(plan, plan_terminate_sessions(tenant));
+}
+
+/* Resumption restores LOGIN if (and only if) the role had it before. */
+List *
+plan_resume(List *plan, const char *tenant)
+{
+	Step	   *login = plan_login(tenant, true);
+
+	login->guard = psprintf("%s AND %s", login->guard,
+							registry_has(tenant, "login_before_suspend IS NOT FALSE"));
+	plan = lappend(plan, login);
+	return lappend(plan, plan_registry_update("resume_tenant", tenant, "state = 'suspended'",
+										 "state = 'active', login_before_suspend = NULL"));
+}
+
+/* A database dropped (its sessions ended), then its registry row. */
+List *
+plan_remove_database(List *plan, const char *tenant, const char *datname)
+{
+	Step	   *step = make_step("drop_database", "database", datname, NULL,
+								 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
+										  quote_literal_cstr(datname)),
+								 psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(datname)),
+								 NULL);
+
+	step->own_transaction = true;
+	plan = lappend(plan, step);
+	return lappend(plan, catalog_step("unregister_database", tenant,
+									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenant_databases"
+											   " WHERE tenant = %s AND database_name = %s)",
+											   quote_literal_cstr(tenant), quote_literal_cstr(datname)),
+									  psprintf("DELETE FROM tenancy.tenant_databases"
+											   " WHERE tenant = %s AND database_name = %s",
+											   quote_literal_cstr(tenant), quote_literal_cstr(datname))));
+}
+
+/*
+ * A database kept at offboarding: the tenant's access revoked, what it owns
+ * inside handed to the admin, its marker removed (it is no tenant's now), and
+ * recorded as retained.
+ */
+static List *
+plan_retain_database(List *plan, const char *tenant, const char *datname, const char *admin)
+{
+	const char *db = quote_identifier(datname);
+	const char *dblit = quote_literal_cstr(datname);
+
+	plan = lappend(plan, make_step("release_objects", "database", datname, datname,
+								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
+											" WHERE refobjid = %s AND dbid IN (0, (SELECT oid FROM pg_catalog.pg_database"
+											" WHERE datname = current_database())))", role_oid_sql(tenant)),
+								   psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
+											quote_identifier(tenant), quote_identifier(admin),
+											quote_identifier(tenant)),
+								   NULL));
+	plan = lappend(plan, make_step("retain_database", "database", datname, NULL,
+								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
+											" JOIN pg_catalog.pg_database d ON l.objoid = d.oid"
+											" WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
+											" AND l.provider = '" MARKER_PROVIDER "' AND d.datname = %s)", dblit),
+								   psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS NULL", db),
+								   NULL));
+	return lappend(plan, catalog_step("record_retained", tenant,
+									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenant_databases"
+											   " WHERE database_name = %s AND state = 'active')", dblit),
+									  psprintf("UPDATE tenancy.tenant_databases SET state = 'retained'"
+											   " WHERE database_name = %s", dblit)));
+}
+
+/*
+ * The databases other than the given ones in which the role owns objects
+ * or holds privileges (pg_shdepend), by name.
+ */
+static List *
+databases_depending_on(Oid roleid, const Tenant *t)
+{
+	List	   *result = NIL;
+	char	   *sql = psprintf("SELECT DISTINCT d.datname FROM pg_catalog.pg_shdepend s"
+							   " JOIN pg_catalog.pg_database d ON d.oid = s.dbid"
+							   " WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = %u",
+							   roleid);
+	int			i;
+	uint64		n;
+
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_shdepend");
+	n = SPI_processed;
+	for (uint64 r = 0; r < n; r++)
+	{
+		char	   *datname = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		bool		own = false;
+
+		for (i = 0; i < t->ndatabases; i++)
+			own |= strcmp(datname, t->database_names[i]) == 0;
+		if (!own)
+			result = lappend(result, datname);
+	}
+	return result;
+}
+
+/*
+ * Offboarding, in an order that can stop anywhere and be resumed: the
+ * registry says offboarding; the role can no longer log in and its sessions
+ * end; its databases are dropped or retained; what it owns or was granted
+ * elsewhere is handed to the admin and revoked; the role is dropped; the
+ * tenant leaves the registry.  A non-superuser admin needs the privileges of
+ * the role for REASSIGN/DROP OWNED: it is granted them only after the role
+ * left the IAM role (so the admin never inherits rds_iam), until the role
+ * is dropped.
+ */
+List *
+plan_offboard(const Tenant *t, bool keep_databases)
+{
+	const char *tenant = t->name;
+	const char *admin = GetUserNameFromId(GetUserId(), false);
+	Oid			roleid = get_role_oid(tenant, true);
+	List	   *plan = NIL;
+	ListCell   *lc;
+	int			i;
+
+	plan = lappend(plan, plan_registry_update("begin_offboarding", tenant, "state <> 'offboarding'",
+										 "state = 'offboarding'"));
+	plan = lappend(plan, plan_login(tenant, false));
+	plan = lappend(plan, plan_terminate_sessions(tenant));
+	plan = lappend(plan, plan_iam_membership(tenant, false));
+	if (OidIsValid(roleid) && !superuser())
+		plan = lappend(plan, make_step("borrow_privileges", "role", tenant, NULL,
+									   psprintf("SELECT %s IS NOT NULL AND NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
+												role_oid_sql(tenant), quote_literal_cstr(admin),
+												role_oid_sql(tenant)),
+									   psprintf("GRANT %s TO %s", quote_identifier(tenant),
+												quote_identifier(admin)),
+									   NULL));
+
+	for (i = 0; i < t->ndatabases; i++)
+		plan = keep_databases ?
+			plan_retain_database(plan, tenant, t->database_names[i], admin) :
+			plan_remove_database(plan, tenant, t->database_names[i]);
+
+	if (OidIsValid(roleid))
+	{
+		foreach(lc, databases_depending_on(roleid, t))
+		{
+			char	   *datname = lfirst(lc);
+
+			plan = lappend(plan, make_step("release_objects", "database", datname, datname,
+										   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
+													" WHERE refobjid = %s AND dbid = (SELECT oid FROM pg_catalog.pg_database"
+													" WHERE datname = current_database()))", role_oid_sql(tenant)),
+										   psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
+													quote_identifier(tenant), quote_identifier(admin),
+													quote_identifier(tenant)),
+										   NULL));
+		}
+		/* privileges on shared objects (other databases' ACLs) */
+		plan = lappend(plan, make_step("release_shared", "role", tenant, NULL,
+									   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
+												" WHERE refobjid = %s AND dbid = 0)", role_oid_sql(tenant)),
+									   psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
+												quote_identifier(tenant), quote_identifier(admin),
+												quote_identifier(tenant)),
+									   NULL));
+	}
+
+	plan = lappend(plan, make_step("drop_role", "role", tenant, NULL,
+								   psprintf("SELECT %s IS NOT NULL", role_oid_sql(tenant)),
+								   psprintf("DROP ROLE %s", quote_identifier(tenant)),
+								   NULL));
+	return lappend(plan, catalog_step("remove_tenant", tenant,
+									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s)",
+											   quote_literal_cstr(tenant)),
+									  psprintf("DELETE FROM tenancy.tenant_databases WHERE tenant = %s AND state = 'active';"
+											   " DELETE FROM tenancy.registry WHERE name = %s",
+											   quote_literal_cstr(tenant), quote_literal_cstr(tenant))));
+}
+
+/* The role's connection limit (-1: none). */
+Step *
+plan_connection_limit(const char *tenant, int limit)
+{
+	return make_step("set_connection_limit", "role", tenant, NULL,
+					 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles"
+							  " WHERE rolname = %s AND rolconnlimit <> %d)",
+							  quote_literal_cstr(tenant), limit),
+					 psprintf("ALTER ROLE %s CONNECTION LIMIT %d", quote_identifier(tenant), limit),
+					 "the role's connection limit differs from the registry");
+}

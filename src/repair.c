@@ -1,0 +1,368 @@
+/*
+ * repair.c
+ *		tenancy.check() and tenancy.repair(): the registry against the cluster.
+ *
+ * Both use one plan per tenant: every step that onboarding and the tenant's
+ * settings imply, plus steps for what must not be there (other grantees,
+ * members of the tenant role, markers on objects the registry does not
+ * know, audit intents without an outcome).  check() is a dry run of that
+ * plan: each step whose guard holds is a problem, and its statement is the
+ * fix.  repair() runs the same plan, audited.  So repair() executes exactly
+ * what check() shows.
+ */
+#include "aurora_tenancy.h"
+
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(tenancy_check);
+PG_FUNCTION_INFO_V1(tenancy_repair);
+
+/* Shown for a missing role in check(): the real verifier is made by repair(). */
+#define PLACEHOLDER_VERIFIER "SCRAM-SHA-256$placeholder"
+
+/* The first column of every row of a query, as strings (caller in SPI). */
+static List *
+query_column(const char *sql)
+{
+	List	   *result = NIL;
+	uint64		i;
+
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run: %s", sql);
+	for (i = 0; i < SPI_processed; i++)
+		result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	return result;
+}
+
+static Step *
+plan_unmark(const char *object_type, const char *name, const char *marker)
+{
+	const char *kind = strcmp(object_type, "role") == 0 ? "ROLE" : "DATABASE";
+	const char *catalog = strcmp(object_type, "role") == 0 ? "pg_authid" : "pg_database";
+	const char *namecol = strcmp(object_type, "role") == 0 ? "rolname" : "datname";
+
+	return make_step(strcmp(object_type, "role") == 0 ? "unmark_role" : "unmark_database",
+					 object_type, name, NULL,
+					 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
+							  " JOIN pg_catalog.%s o ON o.oid = l.objoid"
+							  " WHERE l.classoid = 'pg_catalog.%s'::regclass"
+							  " AND l.provider = '" MARKER_PROVIDER "' AND o.%s = %s)",
+							  catalog, catalog, namecol, quote_literal_cstr(name)),
+					 psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON %s %s IS NULL",
+							  kind, quote_identifier(name)),
+					 psprintf("the %s carries the marker \"%s\" but the registry does not list it",
+							  object_type, marker));
+}
+
+/* What the tenant role must be, besides existing. */
+static List *
+plan_role(List *plan, const Tenant *t)
+{
+	const char *lit = quote_literal_cstr(t->name);
+	const char *role = quote_identifier(t->name);
+	ListCell   *lc;
+
+	plan = lappend(plan, make_step("mark_role", "role", t->name, NULL,
+								   psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel"
+											" WHERE classoid = 'pg_catalog.pg_authid'::regclass"
+											" AND provider = '" MARKER_PROVIDER "' AND objoid = %s)",
+											role_oid_sql(t->name)),
+								   psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON ROLE %s IS %s",
+											role, quote_literal_cstr(tenant_marker(t->name))),
+								   "the tenant role carries no tenant marker"));
+	plan = lappend(plan, make_step("role_attributes", "role", t->name, NULL,
+								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s"
+											" AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls))",
+											lit),
+								   psprintf("ALTER ROLE %s NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+											role),
+								   "the tenant role has an attribute it must not have"));
+	plan = lappend(plan, plan_login(t->name, strcmp(t->state, "suspended") != 0));
+	plan = lappend(plan, plan_connection_limit(t->name, t->connection_limit));
+
+	/* nobody, the admin included, is a member of a tenant role */
+	foreach(lc, query_column(psprintf("SELECT m.rolname FROM pg_catalog.pg_auth_members a"
+									  " JOIN pg_catalog.pg_roles m ON m.oid = a.member"
+									  " WHERE a.roleid = %s ORDER BY 1", role_oid_sql(t->name))))
+	{
+		const char *member = lfirst(lc);
+
+		plan = lappend(plan, make_step("revoke_member", "role", t->name, NULL,
+									   psprintf("SELECT pg_catalog.pg_has_role(%s, %s, 'MEMBER')",
+												quote_literal_cstr(member), lit),
+									   psprintf("REVOKE %s FROM %s", role, quote_identifier(member)),
+									   psprintf("role \"%s\" is a member of the tenant role", member)));
+	}
+	return plan;
+}
+
+/* Roles other than the tenant and the owner holding privileges on the database. */
+static List *
+plan_other_grantees(List *plan, const Tenant *t, const char *datname)
+{
+	ListCell   *lc;
+
+	foreach(lc, query_column(psprintf("SELECT DISTINCT r.rolname FROM pg_catalog.pg_database d,"
+									  " pg_catalog.aclexplode(d.datacl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
+									  " WHERE d.datname = %s AND a.grantee NOT IN (d.datdba, %s) ORDER BY 1",
+									  quote_literal_cstr(datname), role_oid_sql(t->name))))
+	{
+		const char *grantee = lfirst(lc);
+
+		plan = lappend(plan, make_step("revoke_grantee", "database", datname, NULL,
+									   psprintf("SELECT pg_catalog.has_database_privilege(%s, %s, 'CONNECT, TEMPORARY, CREATE')"
+												" OR EXISTS (SELECT 1 FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a"
+												" WHERE d.datname = %s AND a.grantee = %s)",
+												quote_literal_cstr(grantee), quote_literal_cstr(datname),
+												quote_literal_cstr(datname), role_oid_sql(grantee)),
+									   psprintf("REVOKE ALL ON DATABASE %s FROM %s",
+												quote_identifier(datname), quote_identifier(grantee)),
+									   psprintf("role \"%s\" holds privileges on the tenant database", grantee)));
+	}
+	return plan;
+}
+
+/*
+ * Audit intents of this tenant that never got an outcome, from operations
+ * that are not running any more: the outcome is recorded from reality where
+ * reality tells (a database exists or not), else as failed.
+ */
+static List *
+plan_resolve_intents(List *plan, const Tenant *t)
+{
+	const char *open = psprintf("FROM tenancy.audit_log a WHERE a.tenant = %s AND a.phase = 'intent'"
+								" AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log b"
+								" WHERE b.operation_id = a.operation_id AND b.step = a.step"
+								" AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
+								" AND b.phase IN ('done', 'failed') AND b.id > a.id)"
+								" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
+								" WHERE s.pid = a.backend_pid AND s.state = 'active')",
+								quote_literal_cstr(t->name));
+	uint64		i;
+	uint64		n;
+	SPITupleTable *rows;
+
+	catalog_execute(psprintf("SELECT a.id, a.operation_id, a.step, a.object_name %s ORDER BY a.id", open),
+					0, NULL, NULL, NULL);
+	rows = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		const char *id = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
+		const char *op = quote_literal_cstr(SPI_getvalue(rows->vals[i], rows->tupdesc, 2));
+		const char *step = SPI_getvalue(rows->vals[i], rows->tupdesc, 3);
+		const char *object = SPI_getvalue(rows->vals[i], rows->tupdesc, 4);
+		const char *exists = psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
+									  quote_literal_cstr(object));
+		const char *outcome =
+			strcmp(step, "create_database") == 0 ? psprintf("CASE WHEN %s THEN 'done' ELSE 'failed' END", exists) :
+			strcmp(step, "drop_database") == 0 ? psprintf("CASE WHEN %s THEN 'failed' ELSE 'done' END", exists) :
+			"'failed'";
+		Step	   *s = catalog_step("resolve_intent", t->name,
+									 psprintf("SELECT EXISTS (SELECT 1 %s AND a.id = %s AND a.operation_id = %s)",
+											  open, id, op),
+									 psprintf("INSERT INTO tenancy.audit_log (operation_id, operation, tenant, step, phase,"
+											  " object_type, object_name, database, statement, message,"
+											  " session_user_name, current_user_name, backend_pid, transaction_id)"
+											  " SELECT operation_id, operation, tenant, step, %s, object_type, object_name,"
+											  " database, statement, 'outcome recorded by tenancy.repair(): the step was interrupted',"
+											  " session_user, current_user, pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id()"
+											  " FROM tenancy.audit_log WHERE id = %s AND operation_id = %s AND phase = 'intent'",
+											  outcome, id, op));
+
+		s->object_type = "audit";
+		s->object_name = psprintf("%s %s (audit id %s)", step, object, id);
+		s->problem = "an audit intent has no outcome";
+		plan = lappend(plan, s);
+	}
+	return plan;
+}
+
+/*
+ * Everything the registry says about one tenant, as steps.  A missing role
+ * is created with the given verifier (repair) and its password is unknown
+ * to anyone: rotate_password() gives it one.
+ */
+List *
+plan_repair(const Tenant *t, const char *verifier)
+{
+	TenantSpec	spec = {0};
+	List	   *plan = NIL;
+	ListCell   *lc;
+	StringInfoData known;
+	int			i;
+
+	spec.tenant = t->name;
+	spec.iam_auth = t->iam_auth;
+	spec.verifier = verifier;
+
+	if (OidIsValid(get_role_oid(t->name, true)))
+		plan = plan_role(plan, t);
+	else
+		plan = lappend(plan, plan_create_role(&spec));
+	plan = lappend(plan, plan_iam_membership(t->name, t->iam_auth));
+
+	initStringInfo(&known);
+	for (i = 0; i < t->ndatabases; i++)
+	{
+		plan = plan_database(plan, &spec, t->database_names[i]);
+		plan = plan_other_grantees(plan, t, t->database_names[i]);
+		appendStringInfo(&known, ", %s", quote_literal_cstr(t->database_names[i]));
+	}
+	if (strcmp(t->state, "onboarding") == 0)
+		plan = lappend(plan, plan_activate(t->name));
+
+	foreach(lc, query_column(psprintf("SELECT d.datname FROM pg_catalog.pg_shseclabel l"
+									  " JOIN pg_catalog.pg_database d ON d.oid = l.objoid"
+									  " WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
+									  " AND l.provider = '" MARKER_PROVIDER "' AND l.label = %s"
+									  " AND d.datname NOT IN (''%s) ORDER BY 1",
+									  quote_literal_cstr(tenant_marker(t->name)), known.data)))
+		plan = lappend(plan, plan_unmark("database", lfirst(lc), tenant_marker(t->name)));
+
+	return plan_resolve_intents(plan, t);
+}
+
+/* Markers on roles and databases of tenants the registry does not know. */
+List *
+plan_orphans(void)
+{
+	List	   *plan = NIL;
+	ListCell   *lc;
+	List	   *names;
+
+	catalog_execute("SELECT 'tenant=' || name FROM tenancy.registry", 0, NULL, NULL, NULL);
+	names = NIL;
+	for (uint64 i = 0; i < SPI_processed; i++)
+		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+
+	foreach(lc, query_column("SELECT o.rolname || ' ' || l.label FROM pg_catalog.pg_shseclabel l"
+							 " JOIN pg_catalog.pg_authid o ON o.oid = l.objoid"
+							 " WHERE l.classoid = 'pg_catalog.pg_authid'::regclass"
+							 " AND l.provider = '" MARKER_PROVIDER "'"
+							 " UNION ALL SELECT '.' || o.datname || ' ' || l.label FROM pg_catalog.pg_shseclabel l"
+							 " JOIN pg_catalog.pg_database o ON o.oid = l.objoid"
+							 " WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
+							 " AND l.provider = '" MARKER_PROVIDER "' ORDER BY 1"))
+	{
+		char	   *row = lfirst(lc);
+		char	   *label = strchr(row, ' ') + 1;
+		bool		database = row[0] == '.';
+		ListCell   *n;
+		bool		known = false;
+
+		label[-1] = '\0';
+		foreach(n, names)
+			known |= strcmp(lfirst(n), label) == 0;
+		if (!known)
+			plan = lappend(plan, plan_unmark(database ? "database" : "role", database ? row + 1 : row, label));
+	}
+	return plan;
+}
+
+/* The tenants a check or repair covers: one (which must exist) or all. */
+static List *
+tenants_covered(FunctionCallInfo fcinfo)
+{
+	char	   *name;
+
+	if (PG_ARGISNULL(0))
+		return query_column("SELECT name FROM tenancy.registry WHERE state <> 'offboarding' ORDER BY 1");
+	name = tenant_argument(fcinfo, 0);
+	if (load_tenant(name) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("tenant \"%s\" does not exist", name)));
+	return list_make1(name);
+}
+
+static void
+emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
+			  const char *tenant, List *plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan)
+	{
+		Step	   *step = lfirst(lc);
+		Datum		values[5];
+		bool		nulls[5] = {false};
+
+		if (!executor_run_step(ex, step))
+			continue;
+		if (tenant)
+			values[0] = CStringGetTextDatum(tenant);
+		else
+			nulls[0] = true;	/* a marker of no registered tenant */
+		values[1] = CStringGetTextDatum(step->object_type);
+		values[2] = CStringGetTextDatum(step->database ?
+										psprintf("%s.%s", step->database, step->object_name) :
+										step->object_name);
+		values[3] = CStringGetTextDatum(step->problem ? step->problem : step->name);
+		values[4] = CStringGetTextDatum(step->display ? step->display : step->statement);
+		tuplestore_putvalues(store, desc, values, nulls);
+	}
+}
+
+Datum
+tenancy_check(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Executor   *ex;
+	List	   *tenants;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	tenants = tenants_covered(fcinfo);
+	ex = executor_begin("check", NULL, true);
+	foreach(lc, tenants)
+	{
+		Tenant	   *t = load_tenant(lfirst(lc));
+
+		if (t == NULL)
+			continue;			/* offboarded meanwhile */
+		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
+					  plan_repair(t, PLACEHOLDER_VERIFIER));
+		executor_close_databases(ex);
+	}
+	if (PG_ARGISNULL(0))
+		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, NULL, plan_orphans());
+	executor_end(ex);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+Datum
+tenancy_repair(PG_FUNCTION_ARGS)
+{
+	List	   *tenants;
+	ListCell   *lc;
+	int			changes = 0;
+
+	refuse_in_transaction_block("tenancy.repair()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	tenants = tenants_covered(fcinfo);
+	foreach(lc, tenants)
+	{
+		Tenant	   *t;
+
+		lock_tenant(lfirst(lc));
+		t = load_tenant(lfirst(lc));
+		if (t == NULL || strcmp(t->state, "offboarding") == 0)
+			continue;
+		changes += run_plan("repair", t->name,
+							plan_repair(t, OidIsValid(get_role_oid(t->name, true)) ?
+										NULL : scram_verifier(generate_password())),
+							NULL, NULL);
+	}
+	if (PG_ARGISNULL(0))
+		changes += run_plan("repair", NULL, plan_orphans(), NULL, NULL);
+	SPI_finish();
+	PG_RETURN_INT32(changes);
+}
