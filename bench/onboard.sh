@@ -8,6 +8,7 @@
 # and on its schema public, GRANT rds_iam), alternating which goes first.
 # Prints each round's ratio and the median ratio (extension / plain SQL).
 # Usage (root): bench/onboard.sh [N=10] [ROUNDS=5]
+# BENCH_CONF="shared_preload_libraries = 'aurora_tenancy'" measures with the library preloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10}

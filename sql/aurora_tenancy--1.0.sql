@@ -128,7 +128,8 @@ CREATE FUNCTION tenancy.onboard(tenant text, databases text[],
 								allowed_ips cidr[] DEFAULT NULL,
 								iam_auth boolean DEFAULT true)
 RETURNS TABLE (tenant text, role name, databases text[], password text, changes integer)
-AS 'MODULE_PATHNAME', 'tenancy_onboard' LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+AS 'MODULE_PATHNAME', 'tenancy_onboard' LANGUAGE C
+SET search_path = pg_catalog, pg_temp CALLED ON NULL INPUT VOLATILE;
 COMMENT ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean) IS
 	'Creates or completes a tenant: its login role, its databases, their privileges and IAM auth; audited step by step.';
 REVOKE EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean) FROM PUBLIC;
@@ -136,53 +137,63 @@ REVOKE EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean) FROM P
 -- === the tenant's life after onboarding (lifecycle.c) ===
 
 CREATE FUNCTION tenancy.set_deletion_protection(tenant text, enabled boolean)
-RETURNS void AS 'MODULE_PATHNAME', 'tenancy_set_deletion_protection' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'tenancy_set_deletion_protection' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.set_deletion_protection(text, boolean) IS
 	'Turns a tenant''s deletion protection on or off; a protected tenant cannot be offboarded or lose a database.';
 
 CREATE FUNCTION tenancy.offboard(tenant text, keep_databases boolean DEFAULT false)
 RETURNS TABLE (tenant text, dropped_databases text[], kept_databases text[], changes integer)
-AS 'MODULE_PATHNAME', 'tenancy_offboard' LANGUAGE C VOLATILE;
+AS 'MODULE_PATHNAME', 'tenancy_offboard' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.offboard(text, boolean) IS
 	'Removes a tenant: ends its sessions, drops (or retains) its databases, releases what it owns, drops its role; audited step by step.';
 
 CREATE FUNCTION tenancy.suspend(tenant text)
-RETURNS void AS 'MODULE_PATHNAME', 'tenancy_suspend' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'tenancy_suspend' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.suspend(text) IS
 	'Suspends a tenant: its role can no longer log in and its open sessions are terminated.';
 
 CREATE FUNCTION tenancy.resume(tenant text)
-RETURNS void AS 'MODULE_PATHNAME', 'tenancy_resume' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'tenancy_resume' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.resume(text) IS
 	'Resumes a suspended tenant, restoring its login exactly as it was.';
 
 CREATE FUNCTION tenancy.add_database(tenant text, database text)
-RETURNS text AS 'MODULE_PATHNAME', 'tenancy_add_database' LANGUAGE C VOLATILE;
+RETURNS text AS 'MODULE_PATHNAME', 'tenancy_add_database' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.add_database(text, text) IS
 	'Adds a database to a tenant, as onboard() would; returns its actual name.';
 
 CREATE FUNCTION tenancy.remove_database(tenant text, database text)
-RETURNS void AS 'MODULE_PATHNAME', 'tenancy_remove_database' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'tenancy_remove_database' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.remove_database(text, text) IS
 	'Drops one of a tenant''s databases (not its last; refused while the tenant is protected).';
 
 CREATE FUNCTION tenancy.rotate_password(tenant text)
-RETURNS text AS 'MODULE_PATHNAME', 'tenancy_rotate_password' LANGUAGE C VOLATILE;
+RETURNS text AS 'MODULE_PATHNAME', 'tenancy_rotate_password' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.rotate_password(text) IS
 	'Gives a tenant a new random password, returned once (NULL for an IAM-auth tenant).';
 
 CREATE FUNCTION tenancy.set_iam_auth(tenant text, enabled boolean)
-RETURNS text AS 'MODULE_PATHNAME', 'tenancy_set_iam_auth' LANGUAGE C VOLATILE;
+RETURNS text AS 'MODULE_PATHNAME', 'tenancy_set_iam_auth' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.set_iam_auth(text, boolean) IS
 	'Switches a tenant between IAM auth and password login; switching to a password returns it once.';
 
 CREATE FUNCTION tenancy.set_allowed_ips(tenant text, allowed_ips cidr[])
-RETURNS void AS 'MODULE_PATHNAME', 'tenancy_set_allowed_ips' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'tenancy_set_allowed_ips' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.set_allowed_ips(text, cidr[]) IS
 	'Sets the addresses a tenant may connect from (NULL: any).';
 
 CREATE FUNCTION tenancy.set_connection_limit(tenant text, connection_limit integer)
-RETURNS void AS 'MODULE_PATHNAME', 'tenancy_set_connection_limit' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'tenancy_set_connection_limit' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.set_connection_limit(text, integer) IS
 	'Sets the connection limit of a tenant''s role (-1: none).';
 
@@ -190,12 +201,14 @@ COMMENT ON FUNCTION tenancy.set_connection_limit(text, integer) IS
 
 CREATE FUNCTION tenancy.check(tenant text DEFAULT NULL)
 RETURNS TABLE (tenant text, object_type text, object_name text, problem text, fix text)
-AS 'MODULE_PATHNAME', 'tenancy_check' LANGUAGE C VOLATILE;
+AS 'MODULE_PATHNAME', 'tenancy_check' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.check(text) IS
 	'Compares the registry with the cluster; each row is a problem and the statements repair() would run for it.';
 
 CREATE FUNCTION tenancy.repair(tenant text DEFAULT NULL)
-RETURNS integer AS 'MODULE_PATHNAME', 'tenancy_repair' LANGUAGE C VOLATILE;
+RETURNS integer AS 'MODULE_PATHNAME', 'tenancy_repair' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.repair(text) IS
 	'Executes what check() shows, audited; returns the number of steps.';
 

@@ -10,9 +10,13 @@
 #include <netdb.h>
 
 #include "common/ip.h"
+#include "common/keywords.h"
 #include "executor/spi.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
+#include "parser/scanner.h"
+#include "parser/gram.h"		/* after scanner.h, which it needs */
+#include "utils/formatting.h"
 #include "utils/guc.h"
 
 /* The caller's identity, captured once per operation in the caller's backend. */
@@ -82,57 +86,72 @@ audit_write(const AuditContext *ctx, const AuditEntry *entry)
 						 " object_type, object_name, database, statement, sqlstate, message,"
 						 " session_user_name, current_user_name, client_addr, application_name,"
 						 " backend_pid, transaction_id)"
-						 " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-						 " $14::inet, $15, $16::integer, pg_catalog.pg_current_xact_id())",
+						 " VALUES ($1::pg_catalog.uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+						 " $14::pg_catalog.inet, $15, $16::pg_catalog.int4, pg_catalog.pg_current_xact_id())",
 						 16, args);
 	SPI_finish();
 }
 
+static bool
+mentions_password(const char *literal)
+{
+	char	   *lower = asc_tolower(literal, strlen(literal));
+
+	return strstr(lower, "password") != NULL;
+}
+
+/* Is this token the word password (a keyword, or a plain or quoted identifier)? */
+static bool
+is_password_word(int token, const core_YYSTYPE *value)
+{
+	if (token == IDENT)
+		return strcmp(value->str, "password") == 0;
+	return value->keyword != NULL && strcmp(value->keyword, "password") == 0;
+}
+
 /*
- * A statement as it may be shown: every string literal that follows the
- * word PASSWORD, or that holds a "password=" connection option, becomes
- * '<redacted>'.  Used for DDL the event trigger records, whose text the
- * extension did not write itself.
+ * A statement as it may be shown.  PostgreSQL's own scanner finds the string
+ * literals (plain, E'', U&'' and dollar-quoted, past comments); a literal is
+ * replaced by '<redacted>' if it follows the word PASSWORD, if it mentions a
+ * password (connection strings), or, with all_literals, always (the options
+ * of servers, user mappings and subscriptions).  Used for DDL the event
+ * trigger records, whose text the extension did not write itself.
  */
 char *
-redact_statement(const char *sql)
+redact_statement(const char *sql, bool all_literals)
 {
+	core_yy_extra_type extra;
+	core_yyscan_t scanner;
+	core_YYSTYPE value;
+	YYLTYPE		location;
 	StringInfoData buf;
-	const char *p = sql;
+	int			token;
+	int			copied = 0;		/* sql[0..copied) is in buf */
+	int			literal_start = -1;	/* a literal to redact, until the next token */
 	bool		after_password = false;
 
 	initStringInfo(&buf);
-	while (*p)
+	scanner = scanner_init(sql, &extra, &ScanKeywords, ScanKeywordTokens);
+	do
 	{
-		if (*p == '\'')
+		token = core_yylex(&value, &location, scanner);
+		if (literal_start >= 0)
 		{
-			const char *start = p++;
-			char	   *literal;
+			int			end = token ? location : (int) strlen(sql);
 
-			while (*p && !(p[0] == '\'' && p[1] != '\''))
-				p += (p[0] == '\'' ? 2 : 1);
-			if (*p)
-				p++;
-			literal = pnstrdup(start, p - start);
-			if (after_password || strstr(literal, "password=") != NULL)
-				appendStringInfoString(&buf, "'<redacted>'");
-			else
-				appendStringInfoString(&buf, literal);
-			after_password = false;
+			while (end > literal_start && isspace((unsigned char) sql[end - 1]))
+				end--;
+			appendBinaryStringInfo(&buf, sql + copied, literal_start - copied);
+			appendStringInfoString(&buf, "'<redacted>'");
+			copied = end;
+			literal_start = -1;
 		}
-		else if (pg_strncasecmp(p, "password", 8) == 0 &&
-				 (p == sql || !(isalnum((unsigned char) p[-1]) || p[-1] == '_')))
-		{
-			appendBinaryStringInfo(&buf, p, 8);
-			p += 8;
-			after_password = true;
-		}
-		else
-		{
-			if (!isspace((unsigned char) *p))
-				after_password = false;
-			appendStringInfoChar(&buf, *p++);
-		}
-	}
+		if ((token == SCONST || token == USCONST) &&
+			(all_literals || after_password || mentions_password(value.str)))
+			literal_start = location;
+		after_password = token && is_password_word(token, &value);
+	} while (token != 0);
+	scanner_finish(scanner);
+	appendStringInfoString(&buf, sql + copied);
 	return buf.data;
 }

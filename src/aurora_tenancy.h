@@ -17,6 +17,9 @@
 
 #define MARKER_PROVIDER "aurora_tenancy"
 
+/* Where SQL run by the extension looks up names: nowhere a user can write. */
+#define SAFE_SEARCH_PATH "pg_catalog, pg_temp"
+
 /* classid of the per-tenant advisory lock: pg_advisory_lock(5522766, hashtext(tenant)) */
 #define TENANT_LOCK_CLASS 5522766
 
@@ -111,7 +114,7 @@ extern char *catalog_value(void);
 extern void audit_context_init(AuditContext *ctx, const char *operation,
 							   const char *tenant);
 extern void audit_write(const AuditContext *ctx, const AuditEntry *entry);
-extern char *redact_statement(const char *sql);
+extern char *redact_statement(const char *sql, bool all_literals);
 
 /* in executor.c */
 extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);
@@ -141,7 +144,7 @@ extern Step *make_step(const char *name, const char *object_type,
 extern Step *catalog_step(const char *name, const char *tenant, char *guard,
 						  char *statement);
 extern char *role_oid_sql(const char *role);
-extern List *plan_onboard(const TenantSpec *spec, Step *create_role);
+extern List *plan_onboard(const TenantSpec *spec, Step *role_password);
 extern Step *plan_allowed_ips(const char *tenant, const char *allowed_ips);
 extern List *plan_database(List *plan, const TenantSpec *spec, const char *datname);
 extern Step *plan_create_role(const TenantSpec *spec);

@@ -14,6 +14,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 /* The role that owns this extension (and so its tables). */
 static Oid
@@ -45,14 +46,23 @@ catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	Oid			owner = extension_owner();
 	Oid			save_userid;
 	int			save_sec_context;
+	int			save_nestlevel;
 	int			ret;
 
+	/*
+	 * As the owner, nothing of the caller's may be looked up: not its
+	 * search_path, not its temporary schema.
+	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
 	PG_TRY();
 	{
+		(void) set_config_option("search_path", SAFE_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		AtEOXact_GUC(true, save_nestlevel);
 	}
 	PG_FINALLY();
 	{

@@ -27,6 +27,26 @@ refuse_schema_change(const char *tag)
 			 errhint("Use ALTER EXTENSION aurora_tenancy UPDATE.")));
 }
 
+/* Commands whose OPTIONS or CONNECTION may carry credentials. */
+static bool
+options_may_hold_secrets(CommandTag tag)
+{
+	switch (tag)
+	{
+		case CMDTAG_CREATE_SERVER:
+		case CMDTAG_ALTER_SERVER:
+		case CMDTAG_CREATE_USER_MAPPING:
+		case CMDTAG_ALTER_USER_MAPPING:
+		case CMDTAG_CREATE_SUBSCRIPTION:
+		case CMDTAG_ALTER_SUBSCRIPTION:
+		case CMDTAG_CREATE_FOREIGN_DATA_WRAPPER:
+		case CMDTAG_ALTER_FOREIGN_DATA_WRAPPER:
+			return true;
+		default:
+			return false;
+	}
+}
+
 /*
  * Checks the objects an event trigger reports and records them.  The query
  * yields (object_type, schema_name, object_identity, original) per object.
@@ -78,10 +98,19 @@ guard_and_audit(FunctionCallInfo fcinfo, const char *query)
 		e.phase = "ddl";
 		e.object_type = type;
 		e.object_name = identity;
-		e.statement = debug_query_string ? redact_statement(debug_query_string) : NULL;
+		e.statement = debug_query_string ?
+			redact_statement(debug_query_string, options_may_hold_secrets(trigdata->tag)) : NULL;
 		audit_write(&ctx, &e);	/* a nested SPI session: our result set survives */
 	}
 	SPI_finish();
+}
+
+/* Running aurora_tenancy's own install or upgrade script (not another extension's)? */
+static bool
+in_own_script(void)
+{
+	return creating_extension &&
+		CurrentExtensionObject == get_extension_oid("aurora_tenancy", true);
 }
 
 Datum
@@ -91,7 +120,7 @@ tenancy_on_ddl_command_end(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function must be called as an event trigger")));
-	if (!creating_extension)
+	if (!in_own_script())
 		guard_and_audit(fcinfo,
 						"SELECT object_type, schema_name, object_identity, true"
 						" FROM pg_catalog.pg_event_trigger_ddl_commands()");
@@ -105,7 +134,7 @@ tenancy_on_sql_drop(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function must be called as an event trigger")));
-	if (!creating_extension)
+	if (!in_own_script())
 		guard_and_audit(fcinfo,
 						"SELECT object_type, schema_name, object_identity, original"
 						" FROM pg_catalog.pg_event_trigger_dropped_objects()");

@@ -40,6 +40,7 @@
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -123,6 +124,12 @@ get_string(StringInfo buf)
 	return s;
 }
 
+static char *
+copy_string(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
 static void
 put_step(StringInfo buf, const Step *step, int flags)
 {
@@ -185,6 +192,8 @@ get_audit_entry(StringInfo buf, AuditEntry *e)
 
 static ExecutorShared *worker_shared;
 static shm_mq_handle *worker_replies;
+static MemoryContext request_context;	/* reset after every request */
+static volatile bool statement_committed;	/* of the own-transaction step at hand */
 
 static void
 worker_reply_ok(bool flag)
@@ -332,6 +341,7 @@ commit_transaction(void)
 {
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(request_context);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -396,6 +406,8 @@ worker_run_step(const Step *step, bool audit)
 		StartTransactionCommand();
 		run_statement(step->statement, step->statement, false);
 		CommitTransactionCommand();
+		statement_committed = true;
+		MemoryContextSwitchTo(request_context);
 
 		begin_transaction();
 		if (step->finish)
@@ -421,20 +433,20 @@ worker_handle(StringInfo msg)
 	MemoryContext oldcontext = CurrentMemoryContext;
 	char		type = msg->data[msg->cursor++];
 	Step		step = {0};
-	volatile int flags = 0;
+	int			flags = 0;
+
+	if (type == MSG_STEP || type == MSG_GUARD)
+		flags = get_step(msg, &step);
+	statement_committed = false;
 
 	PG_TRY();
 	{
 		if (type == MSG_STEP)
-		{
-			flags = get_step(msg, &step);
 			worker_reply_ok(worker_run_step(&step, (flags & WIRE_AUDIT) != 0));
-		}
 		else if (type == MSG_GUARD)
 		{
 			bool		needed;
 
-			get_step(msg, &step);
 			begin_transaction();
 			needed = guard_holds(&step);
 			commit_transaction();
@@ -463,16 +475,21 @@ worker_handle(StringInfo msg)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		MemoryContextSwitchTo(oldcontext);
 		debug_query_string = NULL;
 		pgstat_report_activity(STATE_IDLE, NULL);
 
-		/* The failure of an audited step is itself audited. */
+		/*
+		 * The failure of an audited step is itself audited; a statement
+		 * that committed before the failure (CREATE DATABASE, then the
+		 * marker) is done, and says what failed after it.
+		 */
 		if (type == MSG_STEP && (flags & WIRE_AUDIT))
 		{
 			PG_TRY();
 			{
 				begin_transaction();
-				worker_audit(&step, "failed", edata);
+				worker_audit(&step, statement_committed ? "done" : "failed", edata);
 				commit_transaction();
 			}
 			PG_CATCH();
@@ -480,6 +497,7 @@ worker_handle(StringInfo msg)
 				EmitErrorReport();
 				FlushErrorState();
 				AbortCurrentTransaction();
+				MemoryContextSwitchTo(oldcontext);
 			}
 			PG_END_TRY();
 		}
@@ -519,11 +537,15 @@ executor_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(worker_shared->database,
 											  worker_shared->session_user, 0);
 	SetUserIdAndSecContext(worker_shared->current_user, 0);
+	/* guards run in tenant databases, where the tenant may create functions */
+	SetConfigOption("search_path", SAFE_SEARCH_PATH, PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("application_name", "aurora_tenancy executor",
 					PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname("aurora_tenancy executor");
 
 	/* Connected: tell the caller, then serve requests until it detaches. */
+	request_context = AllocSetContextCreate(TopMemoryContext, "aurora_tenancy executor request",
+											ALLOCSET_DEFAULT_SIZES);
 	worker_reply_ok(true);
 	for (;;)
 	{
@@ -531,8 +553,12 @@ executor_worker_main(Datum main_arg)
 		void	   *data;
 		StringInfoData msg;
 
+		/* a cancel while idle means the caller left: detach says so too */
+		HOLD_CANCEL_INTERRUPTS();
 		if (shm_mq_receive(requests, &nbytes, &data, false) != SHM_MQ_SUCCESS)
 			break;
+		RESUME_CANCEL_INTERRUPTS();
+		MemoryContextSwitchTo(request_context);
 		msg.data = palloc(nbytes + 1);
 		memcpy(msg.data, data, nbytes);
 		msg.data[nbytes] = '\0';
@@ -540,7 +566,8 @@ executor_worker_main(Datum main_arg)
 		msg.maxlen = nbytes + 1;
 		msg.cursor = 0;
 		worker_handle(&msg);
-		pfree(msg.data);
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(request_context);
 	}
 	proc_exit(0);
 }
@@ -549,9 +576,12 @@ executor_worker_main(Datum main_arg)
 
 /* On detach (the caller failed or left): stop the statement the worker runs. */
 static void
-cancel_worker(dsm_segment *segment, Datum pid)
+cancel_worker(dsm_segment *segment, Datum handle)
 {
-	kill(DatumGetInt32(pid), SIGINT);
+	pid_t		pid;
+
+	if (GetBackgroundWorkerPid((BackgroundWorkerHandle *) DatumGetPointer(handle), &pid) == BGWH_STARTED)
+		kill(pid, SIGINT);
 }
 
 static void
@@ -599,8 +629,8 @@ session_call(ExecutorSession *s, StringInfo msg)
 		memcpy(&edata->sqlerrcode, buf.data + buf.cursor, sizeof(int));
 		buf.cursor += sizeof(int);
 		edata->message = pstrdup(get_string(&buf));
-		edata->detail = (char *) get_string(&buf);
-		edata->hint = (char *) get_string(&buf);
+		edata->detail = copy_string(get_string(&buf));
+		edata->hint = copy_string(get_string(&buf));
 		context = get_string(&buf);
 		edata->context = context ? psprintf("%s\n%s", context, where) : (char *) where;
 		reply.error = edata;
@@ -638,6 +668,8 @@ session_open(Executor *ex, const char *database)
 	shm_mq	   *replies;
 	BackgroundWorker worker;
 	BgwHandleStatus status;
+	MemoryContext oldcontext;
+	bool		registered;
 
 	s->database = database ? pstrdup(database) : NULL;
 
@@ -657,6 +689,13 @@ session_open(Executor *ex, const char *database)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("database \"%s\" does not exist", database)));
+	/* what would make the worker's connection FATAL, as a proper error here */
+	if (pg_database_aclcheck(shared->database, GetSessionUserId(), ACL_CONNECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for database \"%s\"", database),
+				 errdetail("The executor connects to it as role \"%s\", which lacks CONNECT.",
+						   GetUserNameFromId(GetSessionUserId(), false))));
 	shared->session_user = GetSessionUserId();
 	shared->current_user = GetUserId();
 	shared->audit = ex->audit;
@@ -680,7 +719,11 @@ session_open(Executor *ex, const char *database)
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(s->segment));
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &s->handle))
+	/* the handle must outlive an error: the detach callback reads it */
+	oldcontext = MemoryContextSwitchTo(TopTransactionContext);
+	registered = RegisterDynamicBackgroundWorker(&worker, &s->handle);
+	MemoryContextSwitchTo(oldcontext);
+	if (!registered)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not start an executor for database \"%s\"",
@@ -698,7 +741,7 @@ session_open(Executor *ex, const char *database)
 				 errmsg("could not start an executor for database \"%s\"",
 						database ? database : get_database_name(MyDatabaseId)),
 				 errhint("The server log says why.")));
-	on_dsm_detach(s->segment, cancel_worker, Int32GetDatum(s->pid));
+	on_dsm_detach(s->segment, cancel_worker, PointerGetDatum(s->handle));
 
 	/* The first reply says the worker is connected (or why it is not). */
 	throw_reply(session_call(s, NULL));
@@ -708,7 +751,7 @@ session_open(Executor *ex, const char *database)
 static void
 session_close(ExecutorSession *s)
 {
-	cancel_on_dsm_detach(s->segment, cancel_worker, Int32GetDatum(s->pid));
+	cancel_on_dsm_detach(s->segment, cancel_worker, PointerGetDatum(s->handle));
 	dsm_detach(s->segment);
 	/* A worker connected to a database would get in the way of DROP DATABASE. */
 	(void) WaitForBackgroundWorkerShutdown(s->handle);
@@ -732,8 +775,14 @@ session_for(Executor *ex, const char *database)
 		if (strcmp(s->database, database) == 0)
 			return s;
 	}
+
+	/*
+	 * Plans take the databases one after the other: the one before is done
+	 * with, and its worker would only hold a slot (max_worker_processes).
+	 */
+	executor_close_databases(ex);
 	s = session_open(ex, database);
-	ex->sessions = lappend(ex->sessions, s);
+	ex->sessions = list_make1(s);
 	return s;
 }
 
@@ -814,7 +863,7 @@ executor_run_step(Executor *ex, const Step *step)
 	reply = session_call(s, &buf);
 	home_audit(ex, step, reply.error ? "failed" : "done", reply.error);
 	throw_reply(reply);
-	return true;
+	return reply.flag;
 }
 
 /* Runs every step of a plan; returns how many changed something. */

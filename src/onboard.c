@@ -84,7 +84,8 @@ allowed_ips_text(FunctionCallInfo fcinfo, int argno)
 /*
  * Was this existing, unmarked database created by this tenant's own
  * onboarding, which was interrupted before it could mark it?  Then the last
- * create or drop of that name in the audit log is this tenant's create.
+ * create, drop or retain of that name in the audit log is this tenant's
+ * create, and not a failed one.
  */
 static bool
 created_for_tenant(const char *datname, const char *tenant)
@@ -92,7 +93,8 @@ created_for_tenant(const char *datname, const char *tenant)
 	const char *args[2] = {datname, tenant};
 	char	   *ours;
 
-	catalog_execute_text("SELECT step = 'create_database' AND tenant = $2 FROM tenancy.audit_log"
+	catalog_execute_text("SELECT step = 'create_database' AND phase <> 'failed' AND tenant = $2"
+						 " FROM tenancy.audit_log"
 						 " WHERE object_type = 'database' AND object_name = $1"
 						 " AND step IN ('create_database', 'drop_database', 'retain_database')"
 						 " ORDER BY id DESC LIMIT 1", 2, args);
@@ -158,8 +160,9 @@ refuse_missing_privileges(const TenantSpec *spec)
 /*
  * Reads the tenant's row, if any: an existing tenant keeps its IAM choice
  * (changed only by set_iam_auth) and the actual names of its databases.
+ * Returns the tenant's state, NULL for a new tenant.
  */
-static void
+static char *
 apply_existing_tenant(TenantSpec *spec)
 {
 	const char *args[2] = {spec->tenant, NULL};
@@ -169,7 +172,7 @@ apply_existing_tenant(TenantSpec *spec)
 
 	catalog_execute_text("SELECT state, iam_auth FROM tenancy.registry WHERE name = $1", 1, args);
 	if (SPI_processed == 0)
-		return;
+		return NULL;
 	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	iam_auth = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
@@ -195,6 +198,7 @@ apply_existing_tenant(TenantSpec *spec)
 		if ((actual = catalog_value()) != NULL)
 			spec->database_names[i] = actual;
 	}
+	return state;
 }
 
 /* The IAM role must exist before a tenant can be made to use it. */
@@ -219,8 +223,9 @@ require_iam_role(void)
 int
 ensure_tenant(TenantSpec *spec, char **password)
 {
-	Step	   *create_role = NULL;
-	bool		created;
+	Step	   *password_step = NULL;
+	bool		password_set;
+	char	   *state;
 	int			changes;
 	int			i,
 				j;
@@ -228,7 +233,7 @@ ensure_tenant(TenantSpec *spec, char **password)
 	spec->database_names = palloc(sizeof(char *) * spec->ndatabases);
 	for (i = 0; i < spec->ndatabases; i++)
 		spec->database_names[i] = tenant_database_name(spec->tenant, spec->short_names[i]);
-	apply_existing_tenant(spec);
+	state = apply_existing_tenant(spec);
 	for (i = 0; i < spec->ndatabases; i++)
 		for (j = 0; j < i; j++)
 			if (strcmp(spec->database_names[i], spec->database_names[j]) == 0)
@@ -243,13 +248,19 @@ ensure_tenant(TenantSpec *spec, char **password)
 	{
 		*password = generate_password();
 		spec->verifier = scram_verifier(*password);
-		create_role = plan_create_role(spec);
+		password_step = plan_create_role(spec);
+	}
+	else if (!spec->iam_auth && state && strcmp(state, "onboarding") == 0)
+	{
+		/* an interrupted onboarding made the role, but never told its password */
+		*password = generate_password();
+		password_step = plan_set_password(spec->tenant, scram_verifier(*password));
 	}
 	refuse_missing_privileges(spec);
 
-	changes = run_plan("onboard", spec->tenant, plan_onboard(spec, create_role),
-					   create_role, &created);
-	if (!created)
+	changes = run_plan("onboard", spec->tenant, plan_onboard(spec, password_step),
+					   password_step, &password_set);
+	if (!password_set)
 		*password = NULL;		/* not ours to tell: we did not set it */
 	return changes;
 }

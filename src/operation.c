@@ -22,7 +22,7 @@
 void
 refuse_in_transaction_block(const char *function)
 {
-	if (IsTransactionBlock())
+	if (IsTransactionBlock() || IsSubTransaction() || (MyXactFlags & XACT_FLAGS_PIPELINING))
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("%s cannot run inside a transaction block", function),

@@ -56,7 +56,7 @@ acl_count(const char *catalog, const char *aclcol, const char *ownercol,
 		  char objtype, const char *namecol, const char *objname,
 		  const char *grantee_oid, const char *privileges)
 {
-	return psprintf("(SELECT count(DISTINCT a.privilege_type)"
+	return psprintf("(SELECT pg_catalog.count(DISTINCT a.privilege_type)"
 					" FROM pg_catalog.%s o,"
 					" pg_catalog.aclexplode(COALESCE(o.%s, pg_catalog.acldefault('%c', o.%s))) a"
 					" WHERE o.%s = %s AND a.grantee = %s%s%s)",
@@ -224,19 +224,19 @@ plan_iam_membership(const char *tenant, bool member)
 }
 
 /*
- * Onboarding: register the desired state, create the role (when missing),
- * then each database with its privileges, and the IAM role last: on Aurora
+ * Onboarding: register the desired state, create the role (or give it the
+ * password an interrupted run never returned), then each database with its privileges, and the IAM role last: on Aurora
  * a role that is a member of rds_iam can no longer log in with a password,
  * so it comes after everything else has worked.
  */
 List *
-plan_onboard(const TenantSpec *spec, Step *create_role)
+plan_onboard(const TenantSpec *spec, Step *role_password)
 {
 	List	   *plan = plan_catalog(NIL, spec);
 	int			i;
 
-	if (create_role)
-		plan = lappend(plan, create_role);
+	if (role_password)
+		plan = lappend(plan, role_password);
 	for (i = 0; i < spec->ndatabases; i++)
 		plan = plan_database(plan, spec, spec->database_names[i]);
 	if (spec->iam_auth)

@@ -123,6 +123,25 @@ plan_remove_database(List *plan, const char *tenant, const char *datname)
 }
 
 /*
+ * What the role owns in a database goes to the admin, and its privileges
+ * there and on shared objects (databases' ACLs) are revoked.  NULL: the
+ * extension's database, for the shared objects alone.
+ */
+static Step *
+plan_release(const char *tenant, const char *admin, const char *datname)
+{
+	return make_step("release_objects", datname ? "database" : "role",
+					 datname ? datname : tenant, datname,
+					 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
+							  " WHERE refobjid = %s AND dbid IN (0, (SELECT oid FROM pg_catalog.pg_database"
+							  " WHERE datname = current_database())))", role_oid_sql(tenant)),
+					 psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
+							  quote_identifier(tenant), quote_identifier(admin),
+							  quote_identifier(tenant)),
+					 NULL);
+}
+
+/*
  * A database kept at offboarding: the tenant's access revoked, what it owns
  * inside handed to the admin, its marker removed (it is no tenant's now), and
  * recorded as retained.
@@ -133,14 +152,7 @@ plan_retain_database(List *plan, const char *tenant, const char *datname, const 
 	const char *db = quote_identifier(datname);
 	const char *dblit = quote_literal_cstr(datname);
 
-	plan = lappend(plan, make_step("release_objects", "database", datname, datname,
-								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
-											" WHERE refobjid = %s AND dbid IN (0, (SELECT oid FROM pg_catalog.pg_database"
-											" WHERE datname = current_database())))", role_oid_sql(tenant)),
-								   psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
-											quote_identifier(tenant), quote_identifier(admin),
-											quote_identifier(tenant)),
-								   NULL));
+	plan = lappend(plan, plan_release(tenant, admin, datname));
 	plan = lappend(plan, make_step("retain_database", "database", datname, NULL,
 								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
 											" JOIN pg_catalog.pg_database d ON l.objoid = d.oid"
@@ -228,26 +240,9 @@ plan_offboard(const Tenant *t, bool keep_databases)
 	if (OidIsValid(roleid))
 	{
 		foreach(lc, databases_depending_on(roleid, t))
-		{
-			char	   *datname = lfirst(lc);
-
-			plan = lappend(plan, make_step("release_objects", "database", datname, datname,
-										   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
-													" WHERE refobjid = %s AND dbid = (SELECT oid FROM pg_catalog.pg_database"
-													" WHERE datname = current_database()))", role_oid_sql(tenant)),
-										   psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
-													quote_identifier(tenant), quote_identifier(admin),
-													quote_identifier(tenant)),
-										   NULL));
-		}
+			plan = lappend(plan, plan_release(tenant, admin, lfirst(lc)));
 		/* privileges on shared objects (other databases' ACLs) */
-		plan = lappend(plan, make_step("release_shared", "role", tenant, NULL,
-									   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
-												" WHERE refobjid = %s AND dbid = 0)", role_oid_sql(tenant)),
-									   psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
-												quote_identifier(tenant), quote_identifier(admin),
-												quote_identifier(tenant)),
-									   NULL));
+		plan = lappend(plan, plan_release(tenant, admin, NULL));
 	}
 
 	plan = lappend(plan, make_step("drop_role", "role", tenant, NULL,

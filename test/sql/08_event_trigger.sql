@@ -13,9 +13,18 @@ CREATE FOREIGN DATA WRAPPER regress_fdw;
 CREATE SERVER regress_srv FOREIGN DATA WRAPPER regress_fdw
     OPTIONS (dsn 'host=db password=hunter2');
 CREATE USER MAPPING FOR postgres SERVER regress_srv OPTIONS (user 'x', password 'hunter2');
+ALTER USER MAPPING FOR postgres SERVER regress_srv OPTIONS (SET password E'escaped2');
+ALTER USER MAPPING FOR postgres SERVER regress_srv OPTIONS (SET password $$dollar3$$);
+ALTER USER MAPPING FOR postgres SERVER regress_srv OPTIONS (SET "password" 'quoted4');
+ALTER USER MAPPING FOR postgres SERVER regress_srv OPTIONS (SET password /* c */ 'comment5');
+ALTER SERVER regress_srv OPTIONS (SET dsn 'host=x password = spaced6');
+COMMENT ON SERVER regress_srv IS 'the password is hunter7';
+COMMENT ON FOREIGN DATA WRAPPER regress_fdw IS 'kept as it is';
 SELECT step, statement FROM tenancy.audit_log
-WHERE phase = 'ddl' AND step IN ('CREATE SERVER', 'CREATE USER MAPPING') ORDER BY id;
-SELECT count(*) AS leaked FROM tenancy.audit_log WHERE statement LIKE '%hunter2%';
+WHERE phase = 'ddl' AND (step LIKE '%SERVER' OR step LIKE '%USER MAPPING' OR step = 'COMMENT')
+ORDER BY id;
+SELECT count(*) AS leaked FROM tenancy.audit_log
+WHERE statement ~ '(hunter|escaped|dollar|quoted|comment|spaced)[0-9]';
 DROP SERVER regress_srv CASCADE;
 DROP FOREIGN DATA WRAPPER regress_fdw;
 
