@@ -45,3 +45,13 @@ SELECT changes FROM tenancy.onboard('regress_i2', ARRAY['db1'], iam_auth => fals
 \c regress_i2_db1
 SELECT nspacl FROM pg_namespace WHERE nspname = 'public';
 \c regression
+
+-- a password-login onboarding interrupted after its role was created never
+-- returned the password: the re-run sets a new one and returns it
+UPDATE tenancy.registry SET state = 'onboarding' WHERE name = 'regress_i2';
+SELECT rolpassword AS old_verifier FROM pg_authid WHERE rolname = 'regress_i2' \gset
+SELECT password ~ '^[A-Za-z0-9]{32,}$' AS new_password, changes
+FROM tenancy.onboard('regress_i2', ARRAY['db1'], iam_auth => false);
+SELECT rolpassword <> :'old_verifier' AS verifier_changed FROM pg_authid WHERE rolname = 'regress_i2';
+SELECT password IS NULL AS no_password_once_active
+FROM tenancy.onboard('regress_i2', ARRAY['db1'], iam_auth => false);
