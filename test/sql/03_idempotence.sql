@@ -55,3 +55,14 @@ FROM tenancy.onboard('regress_i2', ARRAY['db1'], iam_auth => false);
 SELECT rolpassword <> :'old_verifier' AS verifier_changed FROM pg_authid WHERE rolname = 'regress_i2';
 SELECT password IS NULL AS no_password_once_active
 FROM tenancy.onboard('regress_i2', ARRAY['db1'], iam_auth => false);
+
+-- but a database that a failed attempt did not create is not adopted
+INSERT INTO tenancy.audit_log (operation, tenant, step, phase, object_type, object_name,
+                               sqlstate, session_user_name, current_user_name, backend_pid)
+VALUES ('onboard', 'regress_i3', 'create_database', 'intent', 'database', 'regress_i3_db1',
+        NULL, 'postgres', 'postgres', 0),
+       ('onboard', 'regress_i3', 'create_database', 'failed', 'database', 'regress_i3_db1',
+        '55006', 'postgres', 'postgres', 0);
+CREATE DATABASE regress_i3_db1;
+SELECT * FROM tenancy.onboard('regress_i3', ARRAY['db1'], iam_auth => false);
+DROP DATABASE regress_i3_db1;
