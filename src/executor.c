@@ -82,6 +82,7 @@ typedef struct ExecutorSession
 	shm_mq_handle *requests;
 	shm_mq_handle *replies;
 	pid_t		pid;
+	bool		ready;			/* connected and answering */
 } ExecutorSession;
 
 struct Executor
@@ -667,7 +668,6 @@ session_open(Executor *ex, const char *database)
 	shm_mq	   *requests;
 	shm_mq	   *replies;
 	BackgroundWorker worker;
-	BgwHandleStatus status;
 	MemoryContext oldcontext;
 	bool		registered;
 
@@ -733,19 +733,28 @@ session_open(Executor *ex, const char *database)
 
 	s->requests = shm_mq_attach(requests, s->segment, s->handle);
 	s->replies = shm_mq_attach(replies, s->segment, s->handle);
+	on_dsm_detach(s->segment, cancel_worker, PointerGetDatum(s->handle));
+	return s;
+}
 
-	status = WaitForBackgroundWorkerStartup(s->handle, &s->pid);
-	if (status != BGWH_STARTED)
+/*
+ * Waits until a started worker is connected.  Starting is cheap and waiting
+ * is not, so several workers can be started before the first is awaited.
+ */
+static void
+session_await(ExecutorSession *s)
+{
+	if (s->ready)
+		return;
+	if (WaitForBackgroundWorkerStartup(s->handle, &s->pid) != BGWH_STARTED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not start an executor for database \"%s\"",
-						database ? database : get_database_name(MyDatabaseId)),
+						s->database ? s->database : get_database_name(MyDatabaseId)),
 				 errhint("The server log says why.")));
-	on_dsm_detach(s->segment, cancel_worker, PointerGetDatum(s->handle));
-
 	/* The first reply says the worker is connected (or why it is not). */
 	throw_reply(session_call(s, NULL));
-	return s;
+	s->ready = true;
 }
 
 static void
@@ -767,13 +776,17 @@ session_for(Executor *ex, const char *database)
 	{
 		if (ex->home == NULL)
 			ex->home = session_open(ex, NULL);
+		session_await(ex->home);
 		return ex->home;
 	}
 	foreach(lc, ex->sessions)
 	{
 		s = lfirst(lc);
 		if (strcmp(s->database, database) == 0)
+		{
+			session_await(s);
 			return s;
+		}
 	}
 
 	/*
@@ -783,7 +796,26 @@ session_for(Executor *ex, const char *database)
 	executor_close_databases(ex);
 	s = session_open(ex, database);
 	ex->sessions = list_make1(s);
+	session_await(s);
 	return s;
+}
+
+/*
+ * Starts workers for the given (existing) databases at once, instead of one
+ * after the other as steps come to them: a dry run over a tenant's
+ * databases then waits for one worker start, not one per database.
+ */
+void
+executor_start_databases(Executor *ex, int n, const char **databases)
+{
+	int			i;
+
+	executor_close_databases(ex);
+	if (ex->home == NULL)
+		ex->home = session_open(ex, NULL);
+	for (i = 0; i < n; i++)
+		if (OidIsValid(current_database_oid(databases[i])))
+			ex->sessions = lappend(ex->sessions, session_open(ex, databases[i]));
 }
 
 Executor *

@@ -326,6 +326,7 @@ tenancy_check(PG_FUNCTION_ARGS)
 
 		if (t == NULL)
 			continue;			/* offboarded meanwhile */
+		executor_start_databases(ex, t->ndatabases, t->database_names);
 		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
 					  plan_repair(t, PLACEHOLDER_VERIFIER));
 		executor_close_databases(ex);
