@@ -121,7 +121,6 @@ extern Executor *executor_begin(const char *operation, const char *tenant, bool 
 extern bool executor_run_step(Executor *ex, const Step *step);
 extern void executor_start_databases(Executor *ex, int n, const char **databases);
 extern void executor_close_databases(Executor *ex);
-extern int	executor_run_plan(Executor *ex, List *plan);
 extern void executor_end(Executor *ex);
 
 /* A tenant as the registry records it. */

@@ -9,6 +9,8 @@
  * DATABASE works and PreventInTransactionBlock is honoured), writes the
  * audit rows, and answers "done", "nothing to do" or an error, which the
  * caller re-throws with its SQLSTATE and a context line naming the database.
+ * Besides the worker in the extension's database, one tenant database's
+ * worker runs at a time (a dry run starts a tenant's all at once).
  *
  * Audit rows always go to the extension's database, through the worker
  * connected there (the "home" worker).  A step that runs elsewhere, or that
@@ -896,19 +898,6 @@ executor_run_step(Executor *ex, const Step *step)
 	home_audit(ex, step, reply.error ? "failed" : "done", reply.error);
 	throw_reply(reply);
 	return reply.flag;
-}
-
-/* Runs every step of a plan; returns how many changed something. */
-int
-executor_run_plan(Executor *ex, List *plan)
-{
-	ListCell   *lc;
-	int			changes = 0;
-
-	foreach(lc, plan)
-		if (executor_run_step(ex, lfirst(lc)))
-			changes++;
-	return changes;
 }
 
 /* Lets the workers in other databases go, e.g. between tenants. */
