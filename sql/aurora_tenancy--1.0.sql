@@ -58,7 +58,7 @@ CREATE TABLE tenancy.audit_log (
 	operation			text NOT NULL,
 	tenant				text,
 	step				text NOT NULL,
-	phase				text NOT NULL CHECK (phase IN ('intent', 'done', 'failed', 'ddl')),
+	phase				text NOT NULL CHECK (phase IN ('intent', 'done', 'failed', 'unknown', 'ddl')),
 	object_type			text,
 	object_name			text,
 	database			name,

@@ -60,7 +60,7 @@ typedef struct AuditContext
 typedef struct AuditEntry
 {
 	const char *step;
-	const char *phase;			/* intent, done, failed, ddl */
+	const char *phase;			/* intent, done, failed, unknown, ddl */
 	const char *object_type;
 	const char *object_name;
 	const char *database;
@@ -144,6 +144,7 @@ extern Step *make_step(const char *name, const char *object_type,
 extern Step *catalog_step(const char *name, const char *tenant, char *guard,
 						  char *statement);
 extern char *role_oid_sql(const char *role);
+extern char *marked_sql(const char *catalog, const char *name, const char *tenant);
 extern List *plan_onboard(const TenantSpec *spec, Step *role_password);
 extern Step *plan_allowed_ips(const char *tenant, const char *allowed_ips);
 extern List *plan_database(List *plan, const TenantSpec *spec, const char *datname);
@@ -178,6 +179,7 @@ extern char *tenant_argument(FunctionCallInfo fcinfo, int argno);
 extern Tenant *load_tenant(const char *name);
 extern Tenant *open_tenant(FunctionCallInfo fcinfo, const char *function);
 extern Tenant *begin_tenant_operation(FunctionCallInfo fcinfo, const char *function);
+extern void refuse_unmarked(const Tenant *t, bool databases_too);
 extern int	run_plan(const char *operation, const char *tenant, List *plan,
 					 Step *watched, bool *watched_ran);
 extern void refuse_null(const char *argument);

@@ -865,6 +865,9 @@ executor_run_step(Executor *ex, const Step *step)
 	StringInfoData buf;
 	Reply		reply;
 
+	/* A step with nothing to run only reports (it is for a person to fix). */
+	if (step->statement == NULL)
+		return ex->dry_run;
 	/* A dry run cannot look into a database that does not exist yet. */
 	if (ex->dry_run && step->database && !OidIsValid(current_database_oid(step->database)))
 		return true;

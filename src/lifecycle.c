@@ -98,6 +98,8 @@ tenancy_suspend(PG_FUNCTION_ARGS)
 {
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.suspend()");
 
+	refuse_unmarked(t, false);
+
 	if (strcmp(t->state, "suspended") != 0)
 		refuse_state(t, "active", "tenant \"%s\" cannot be suspended");
 	if (run_plan("suspend", t->name, plan_suspend(NIL, t->name), NULL, NULL) == 0)
@@ -112,6 +114,8 @@ Datum
 tenancy_resume(PG_FUNCTION_ARGS)
 {
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.resume()");
+
+	refuse_unmarked(t, false);
 
 	refuse_state(t, "suspended", "tenant \"%s\" is not suspended");
 	run_plan("resume", t->name, plan_resume(NIL, t->name), NULL, NULL);
@@ -170,6 +174,7 @@ tenancy_remove_database(PG_FUNCTION_ARGS)
 				 errmsg("tenant \"%s\" has no database \"%s\"", t->name, short_name)));
 	}
 	refuse_while_protected(t, "Removing a database");
+	refuse_unmarked(t, true);
 	if (t->ndatabases == 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -187,6 +192,8 @@ tenancy_rotate_password(PG_FUNCTION_ARGS)
 {
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.rotate_password()");
 	char	   *password = generate_password();
+
+	refuse_unmarked(t, false);
 
 	run_plan("rotate_password", t->name,
 			 list_make1(plan_set_password(t->name, scram_verifier(password))), NULL, NULL);
@@ -212,6 +219,7 @@ tenancy_set_iam_auth(PG_FUNCTION_ARGS)
 	bool		password_set = false;
 	List	   *plan;
 
+	refuse_unmarked(t, false);
 	if (enabled)
 	{
 		require_iam_role();
@@ -250,6 +258,7 @@ tenancy_set_connection_limit(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.set_connection_limit()");
 	int32		limit;
 
+	refuse_unmarked(t, false);
 	if (PG_ARGISNULL(1))
 		refuse_null("connection_limit");
 	limit = PG_GETARG_INT32(1);
@@ -304,6 +313,7 @@ tenancy_offboard(PG_FUNCTION_ARGS)
 	{
 		if (strcmp(t->state, "offboarding") != 0)
 			refuse_while_protected(t, "Offboarding");
+		refuse_unmarked(t, true);
 		changes = run_plan("offboard", t->name, plan_offboard(t, keep), NULL, NULL);
 	}
 

@@ -8,10 +8,12 @@
 
 #include "access/xact.h"
 #include "common/hashfn.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 
 /*
@@ -125,6 +127,35 @@ open_tenant(FunctionCallInfo fcinfo, const char *function)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	return load_tenant(name);
+}
+
+static void
+refuse_foreign(const char *kind, const char *name, const char *marker_of, const char *tenant)
+{
+	if (marker_of == NULL || strcmp(marker_of, tenant) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s \"%s\" is not tenant \"%s\"'s", kind, name, tenant),
+				 errdetail("It carries no marker of the tenant; aurora_tenancy never acts on what it did not create."),
+				 errhint("tenancy.check() shows it. If an onboarding was interrupted, run tenancy.onboard() again; otherwise resolve it by hand.")));
+}
+
+/*
+ * The tenant's role and databases, where they exist, must carry its marker:
+ * a role or database that merely has the tenant's name (re-created by hand,
+ * restored, renamed) is never altered, granted to or dropped.
+ */
+void
+refuse_unmarked(const Tenant *t, bool databases_too)
+{
+	int			i;
+
+	if (OidIsValid(get_role_oid(t->name, true)))
+		refuse_foreign("role", t->name, role_tenant(t->name), t->name);
+	for (i = 0; databases_too && i < t->ndatabases; i++)
+		if (OidIsValid(get_database_oid(t->database_names[i], true)))
+			refuse_foreign("database", t->database_names[i],
+						   database_tenant(t->database_names[i]), t->name);
 }
 
 /* open_tenant() for a tenant that must exist and not be leaving. */

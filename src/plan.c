@@ -23,6 +23,24 @@ role_oid_sql(const char *role)
 					quote_literal_cstr(role));
 }
 
+/*
+ * SQL: does the role or database (catalog "pg_authid" or "pg_database") of
+ * this name carry the marker of this tenant (NULL: of any tenant)?
+ */
+char *
+marked_sql(const char *catalog, const char *name, const char *tenant)
+{
+	bool		role = strcmp(catalog, "pg_authid") == 0;
+
+	return psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
+					" JOIN pg_catalog.%s o ON o.oid = l.objoid"
+					" WHERE l.classoid = 'pg_catalog.%s'::regclass AND l.provider = '" MARKER_PROVIDER "'"
+					" AND o.%s = %s%s%s)",
+					catalog, catalog, role ? "rolname" : "datname", quote_literal_cstr(name),
+					tenant ? " AND l.label = " : "",
+					tenant ? quote_literal_cstr(tenant_marker(tenant)) : "");
+}
+
 Step *
 make_step(const char *name, const char *object_type, const char *object_name,
 		  const char *database, char *guard, char *statement, const char *problem)
@@ -165,12 +183,9 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname)
 	/* a database created by an interrupted run may still lack its marker */
 	plan = lappend(plan,
 				   make_step("mark_database", "database", datname, NULL,
-							 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
-									  " JOIN pg_catalog.pg_database d ON l.objoid = d.oid"
-									  " WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
-									  " AND l.provider = '" MARKER_PROVIDER "' AND d.datname = %s)"
+							 psprintf("SELECT NOT %s"
 									  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
-									  dblit, dblit),
+									  marked_sql("pg_database", datname, NULL), dblit),
 							 mark, "the database carries no tenant marker"));
 
 	plan = lappend(plan,

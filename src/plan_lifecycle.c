@@ -106,8 +106,7 @@ List *
 plan_remove_database(List *plan, const char *tenant, const char *datname)
 {
 	Step	   *step = make_step("drop_database", "database", datname, NULL,
-								 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
-										  quote_literal_cstr(datname)),
+								 psprintf("SELECT %s", marked_sql("pg_database", datname, tenant)),
 								 psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(datname)),
 								 NULL);
 
@@ -132,9 +131,10 @@ plan_release(const char *tenant, const char *admin, const char *datname)
 {
 	return make_step("release_objects", datname ? "database" : "role",
 					 datname ? datname : tenant, datname,
-					 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
+					 psprintf("SELECT %s AND EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
 							  " WHERE refobjid = %s AND dbid IN (0, (SELECT oid FROM pg_catalog.pg_database"
-							  " WHERE datname = current_database())))", role_oid_sql(tenant)),
+							  " WHERE datname = current_database())))",
+							  marked_sql("pg_authid", tenant, tenant), role_oid_sql(tenant)),
 					 psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
 							  quote_identifier(tenant), quote_identifier(admin),
 							  quote_identifier(tenant)),
@@ -154,10 +154,7 @@ plan_retain_database(List *plan, const char *tenant, const char *datname, const 
 
 	plan = lappend(plan, plan_release(tenant, admin, datname));
 	plan = lappend(plan, make_step("retain_database", "database", datname, NULL,
-								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
-											" JOIN pg_catalog.pg_database d ON l.objoid = d.oid"
-											" WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
-											" AND l.provider = '" MARKER_PROVIDER "' AND d.datname = %s)", dblit),
+								   psprintf("SELECT %s", marked_sql("pg_database", datname, tenant)),
 								   psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS NULL", db),
 								   NULL));
 	return lappend(plan, catalog_step("record_retained", tenant,
@@ -225,9 +222,9 @@ plan_offboard(const Tenant *t, bool keep_databases)
 	plan = lappend(plan, plan_iam_membership(tenant, false));
 	if (OidIsValid(roleid) && !superuser())
 		plan = lappend(plan, make_step("borrow_privileges", "role", tenant, NULL,
-									   psprintf("SELECT %s IS NOT NULL AND NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
-												role_oid_sql(tenant), quote_literal_cstr(admin),
-												role_oid_sql(tenant)),
+									   psprintf("SELECT %s AND NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
+												marked_sql("pg_authid", tenant, tenant),
+												quote_literal_cstr(admin), role_oid_sql(tenant)),
 									   psprintf("GRANT %s TO %s", quote_identifier(tenant),
 												quote_identifier(admin)),
 									   NULL));
@@ -246,7 +243,7 @@ plan_offboard(const Tenant *t, bool keep_databases)
 	}
 
 	plan = lappend(plan, make_step("drop_role", "role", tenant, NULL,
-								   psprintf("SELECT %s IS NOT NULL", role_oid_sql(tenant)),
+								   psprintf("SELECT %s", marked_sql("pg_authid", tenant, tenant)),
 								   psprintf("DROP ROLE %s", quote_identifier(tenant)),
 								   NULL));
 	return lappend(plan, catalog_step("remove_tenant", tenant,

@@ -14,6 +14,7 @@
 
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "commands/dbcommands.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 
@@ -37,20 +38,22 @@ query_column(const char *sql)
 	return result;
 }
 
+/* A problem repair() leaves to a person: check() shows it, with no fix. */
+static Step *
+plan_report(const char *object_type, const char *name, const char *problem)
+{
+	return make_step("report", object_type, name, NULL, pstrdup("SELECT true"), NULL, problem);
+}
+
 static Step *
 plan_unmark(const char *object_type, const char *name, const char *marker)
 {
 	const char *kind = strcmp(object_type, "role") == 0 ? "ROLE" : "DATABASE";
 	const char *catalog = strcmp(object_type, "role") == 0 ? "pg_authid" : "pg_database";
-	const char *namecol = strcmp(object_type, "role") == 0 ? "rolname" : "datname";
 
 	return make_step(strcmp(object_type, "role") == 0 ? "unmark_role" : "unmark_database",
 					 object_type, name, NULL,
-					 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
-							  " JOIN pg_catalog.%s o ON o.oid = l.objoid"
-							  " WHERE l.classoid = 'pg_catalog.%s'::regclass"
-							  " AND l.provider = '" MARKER_PROVIDER "' AND o.%s = %s)",
-							  catalog, catalog, namecol, quote_literal_cstr(name)),
+					 psprintf("SELECT %s", marked_sql(catalog, name, NULL)),
 					 psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON %s %s IS NULL",
 							  kind, quote_identifier(name)),
 					 psprintf("the %s carries the marker \"%s\" but the registry does not list it",
@@ -65,14 +68,6 @@ plan_role(List *plan, const Tenant *t)
 	const char *role = quote_identifier(t->name);
 	ListCell   *lc;
 
-	plan = lappend(plan, make_step("mark_role", "role", t->name, NULL,
-								   psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel"
-											" WHERE classoid = 'pg_catalog.pg_authid'::regclass"
-											" AND provider = '" MARKER_PROVIDER "' AND objoid = %s)",
-											role_oid_sql(t->name)),
-								   psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON ROLE %s IS %s",
-											role, quote_literal_cstr(tenant_marker(t->name))),
-								   "the tenant role carries no tenant marker"));
 	plan = lappend(plan, make_step("role_attributes", "role", t->name, NULL,
 								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s"
 											" AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls))",
@@ -118,7 +113,7 @@ plan_other_grantees(List *plan, const Tenant *t, const char *datname)
 												" WHERE d.datname = %s AND a.grantee = %s)",
 												quote_literal_cstr(grantee), quote_literal_cstr(datname),
 												quote_literal_cstr(datname), role_oid_sql(grantee)),
-									   psprintf("REVOKE ALL ON DATABASE %s FROM %s",
+									   psprintf("REVOKE ALL ON DATABASE %s FROM %s CASCADE",
 												quote_identifier(datname), quote_identifier(grantee)),
 									   psprintf("role \"%s\" holds privileges on the tenant database", grantee)));
 	}
@@ -128,7 +123,8 @@ plan_other_grantees(List *plan, const Tenant *t, const char *datname)
 /*
  * Audit intents of this tenant that never got an outcome, from operations
  * that are not running any more: the outcome is recorded from reality where
- * reality tells (a database exists or not), else as failed.
+ * reality tells (a database exists or not), else as unknown (the state the
+ * step aimed at is checked by the other steps of the plan).
  */
 static List *
 plan_resolve_intents(List *plan, const Tenant *t)
@@ -137,7 +133,7 @@ plan_resolve_intents(List *plan, const Tenant *t)
 								" AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log b"
 								" WHERE b.operation_id = a.operation_id AND b.step = a.step"
 								" AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
-								" AND b.phase IN ('done', 'failed') AND b.id > a.id)"
+								" AND b.phase IN ('done', 'failed', 'unknown') AND b.id > a.id)"
 								" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
 								" WHERE s.pid = a.backend_pid AND s.state = 'active')",
 								quote_literal_cstr(t->name));
@@ -160,7 +156,7 @@ plan_resolve_intents(List *plan, const Tenant *t)
 		const char *outcome =
 			strcmp(step, "create_database") == 0 ? psprintf("CASE WHEN %s THEN 'done' ELSE 'failed' END", exists) :
 			strcmp(step, "drop_database") == 0 ? psprintf("CASE WHEN %s THEN 'failed' ELSE 'done' END", exists) :
-			"'failed'";
+			"'unknown'";
 		Step	   *s = catalog_step("resolve_intent", t->name,
 									 psprintf("SELECT EXISTS (SELECT 1 %s AND a.id = %s AND a.operation_id = %s)",
 											  open, id, op),
@@ -181,6 +177,15 @@ plan_resolve_intents(List *plan, const Tenant *t)
 	return plan;
 }
 
+#define NOT_THE_TENANTS \
+	"it has the tenant's name but not its marker: it is not known to be the tenant's, and is left to a person"
+
+static bool
+marked_for(const char *marker_of, const Tenant *t)
+{
+	return marker_of != NULL && strcmp(marker_of, t->name) == 0;
+}
+
 /*
  * Everything the registry says about one tenant, as steps.  A missing role
  * is created with the given verifier (repair) and its password is unknown
@@ -199,6 +204,10 @@ plan_repair(const Tenant *t, const char *verifier)
 	spec.iam_auth = t->iam_auth;
 	spec.verifier = verifier;
 
+	/* what has the tenant's name but not its marker is never touched */
+	if (OidIsValid(get_role_oid(t->name, true)) && !marked_for(role_tenant(t->name), t))
+		return list_make1(plan_report("role", t->name, NOT_THE_TENANTS));
+
 	if (OidIsValid(get_role_oid(t->name, true)))
 		plan = plan_role(plan, t);
 	else
@@ -208,9 +217,16 @@ plan_repair(const Tenant *t, const char *verifier)
 	initStringInfo(&known);
 	for (i = 0; i < t->ndatabases; i++)
 	{
-		plan = plan_database(plan, &spec, t->database_names[i]);
-		plan = plan_other_grantees(plan, t, t->database_names[i]);
-		appendStringInfo(&known, ", %s", quote_literal_cstr(t->database_names[i]));
+		const char *datname = t->database_names[i];
+
+		appendStringInfo(&known, ", %s", quote_literal_cstr(datname));
+		if (OidIsValid(get_database_oid(datname, true)) && !marked_for(database_tenant(datname), t))
+		{
+			plan = lappend(plan, plan_report("database", datname, NOT_THE_TENANTS));
+			continue;
+		}
+		plan = plan_database(plan, &spec, datname);
+		plan = plan_other_grantees(plan, t, datname);
 	}
 	if (strcmp(t->state, "onboarding") == 0)
 		plan = lappend(plan, plan_activate(t->name));
@@ -302,7 +318,10 @@ emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
 										psprintf("%s.%s", step->database, step->object_name) :
 										step->object_name);
 		values[3] = CStringGetTextDatum(step->problem ? step->problem : step->name);
-		values[4] = CStringGetTextDatum(step->display ? step->display : step->statement);
+		if (step->statement)
+			values[4] = CStringGetTextDatum(step->display ? step->display : step->statement);
+		else
+			nulls[4] = true;	/* not repair()'s to fix */
 		tuplestore_putvalues(store, desc, values, nulls);
 	}
 }
@@ -326,6 +345,13 @@ tenancy_check(PG_FUNCTION_ARGS)
 
 		if (t == NULL)
 			continue;			/* offboarded meanwhile */
+		if (strcmp(t->state, "offboarding") == 0)
+		{
+			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
+						  list_make1(plan_report("tenant", t->name,
+												 "its offboarding was interrupted: call tenancy.offboard() again")));
+			continue;
+		}
 		executor_start_databases(ex, t->ndatabases, t->database_names);
 		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
 					  plan_repair(t, PLACEHOLDER_VERIFIER));

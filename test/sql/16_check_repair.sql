@@ -50,6 +50,45 @@ SELECT tenancy.repair('regress_r1');
 SELECT step, phase, object_name, message FROM tenancy.audit_log
 WHERE tenant = 'regress_r1' AND object_name = 'regress_r1_db9' ORDER BY id;
 
+-- an intent in a tenant database whose outcome reality cannot tell
+INSERT INTO tenancy.audit_log (operation_id, operation, tenant, step, phase, object_type, object_name,
+                               database, session_user_name, current_user_name, backend_pid)
+VALUES (gen_random_uuid(), 'onboard', 'regress_r1', 'schema_privileges', 'intent', 'schema', 'public',
+        'regress_r1_db1', 'postgres', 'postgres', 0);
+SELECT tenancy.repair('regress_r1');
+SELECT step, phase FROM tenancy.audit_log
+WHERE tenant = 'regress_r1' AND step = 'schema_privileges' ORDER BY id DESC LIMIT 1;
+
+-- a grant with grant option passed on: revoked with what depends on it
+CREATE ROLE regress_r1_payroll;
+CREATE ROLE regress_r1_pay2;
+GRANT CONNECT ON DATABASE regress_r1_db1 TO regress_r1_payroll WITH GRANT OPTION;
+SET ROLE regress_r1_payroll;
+GRANT CONNECT ON DATABASE regress_r1_db1 TO regress_r1_pay2;
+RESET ROLE;
+SELECT object_name, problem, fix FROM tenancy.check('regress_r1');
+SELECT tenancy.repair('regress_r1') > 0 AS repaired;
+SELECT * FROM tenancy.check('regress_r1');
+DROP ROLE regress_r1_payroll, regress_r1_pay2;
+
+-- a database that has the tenant's name but is not the tenant's is reported
+-- and left alone, by repair() and by every other function
+DROP DATABASE regress_r1_db2;
+CREATE ROLE regress_r1_stranger;
+CREATE DATABASE regress_r1_db2 OWNER regress_r1_stranger;
+SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_r1');
+SELECT tenancy.repair('regress_r1');
+SELECT datacl, (SELECT count(*) FROM pg_shseclabel WHERE objoid = d.oid) AS markers
+FROM pg_database d WHERE datname = 'regress_r1_db2';
+SELECT tenancy.set_deletion_protection('regress_r1', false);
+SELECT tenancy.remove_database('regress_r1', 'db2');
+SELECT * FROM tenancy.offboard('regress_r1');
+SELECT count(*) AS still_there FROM pg_database WHERE datname = 'regress_r1_db2';
+DROP DATABASE regress_r1_db2;
+DROP ROLE regress_r1_stranger;
+SELECT tenancy.repair('regress_r1') > 0 AS recreated;
+SELECT * FROM tenancy.check('regress_r1');
+
 -- a marker on a database the registry does not list
 CREATE DATABASE regress_r1_stray;
 SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_r1_stray IS 'tenant=regress_r1';
