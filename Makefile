@@ -15,3 +15,6 @@ ISOLATION_OPTS = --inputdir=test
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: every module sees the shared structs.
+$(OBJS): src/aurora_tenancy.h src/sigv4.h

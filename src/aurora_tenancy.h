@@ -131,6 +131,7 @@ typedef struct Tenant
 	bool		iam_auth;
 	bool		deletion_protection;
 	int			connection_limit;
+	bool		login_before_suspend;	/* what resume() restores */
 	char	   *allowed_ips;		/* cidr[] as text, or NULL */
 	int			ndatabases;		/* active databases */
 	const char **short_names;
@@ -144,7 +145,7 @@ extern Step *make_step(const char *name, const char *object_type,
 extern Step *catalog_step(const char *name, const char *tenant, char *guard,
 						  char *statement);
 extern char *role_oid_sql(const char *role);
-extern char *marked_sql(const char *catalog, const char *name, const char *tenant);
+extern char *marked_sql(bool role, const char *name, const char *tenant);
 extern List *plan_onboard(const TenantSpec *spec, Step *role_password);
 extern Step *plan_allowed_ips(const char *tenant, const char *allowed_ips);
 extern List *plan_database(List *plan, const TenantSpec *spec, const char *datname);
@@ -164,7 +165,7 @@ extern Step *plan_set_password(const char *tenant, const char *verifier);
 extern Step *plan_connection_limit(const char *tenant, int limit);
 extern Step *plan_login(const char *tenant, bool login);
 extern List *plan_suspend(List *plan, const char *tenant);
-extern List *plan_resume(List *plan, const char *tenant);
+extern List *plan_resume(List *plan, const char *tenant, bool login_before);
 extern List *plan_remove_database(List *plan, const char *tenant, const char *datname);
 extern List *plan_offboard(const Tenant *t, bool keep_databases);
 

@@ -118,7 +118,7 @@ tenancy_resume(PG_FUNCTION_ARGS)
 	refuse_unmarked(t, false);
 
 	refuse_state(t, "suspended", "tenant \"%s\" is not suspended");
-	run_plan("resume", t->name, plan_resume(NIL, t->name), NULL, NULL);
+	run_plan("resume", t->name, plan_resume(NIL, t->name, t->login_before_suspend), NULL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -85,7 +85,8 @@ load_tenant(const char *name)
 	uint64		i;
 
 	catalog_execute_text("SELECT name, state, iam_auth, deletion_protection, connection_limit,"
-						 " allowed_ips::text FROM tenancy.registry WHERE name = $1", 1, args);
+						 " allowed_ips::pg_catalog.text, login_before_suspend IS NOT FALSE"
+						 " FROM tenancy.registry WHERE name = $1", 1, args);
 	if (SPI_processed == 0)
 		return NULL;
 	t = palloc0(sizeof(Tenant));
@@ -97,6 +98,7 @@ load_tenant(const char *name)
 	t->deletion_protection = DatumGetBool(SPI_getbinval(row, desc, 4, &isnull));
 	t->connection_limit = DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull));
 	t->allowed_ips = SPI_getvalue(row, desc, 6);
+	t->login_before_suspend = DatumGetBool(SPI_getbinval(row, desc, 7, &isnull));
 
 	catalog_execute_text("SELECT short_name, database_name FROM tenancy.tenant_databases"
 						 " WHERE tenant = $1 AND state = 'active' ORDER BY short_name", 1, args);

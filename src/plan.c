@@ -24,19 +24,19 @@ role_oid_sql(const char *role)
 }
 
 /*
- * SQL: does the role or database (catalog "pg_authid" or "pg_database") of
- * this name carry the marker of this tenant (NULL: of any tenant)?
+ * SQL: does the role or database of this name carry the marker of this
+ * tenant (NULL: of any tenant)?  Readable by any role: pg_roles, not
+ * pg_authid.
  */
 char *
-marked_sql(const char *catalog, const char *name, const char *tenant)
+marked_sql(bool role, const char *name, const char *tenant)
 {
-	bool		role = strcmp(catalog, "pg_authid") == 0;
-
 	return psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
 					" JOIN pg_catalog.%s o ON o.oid = l.objoid"
 					" WHERE l.classoid = 'pg_catalog.%s'::regclass AND l.provider = '" MARKER_PROVIDER "'"
 					" AND o.%s = %s%s%s)",
-					catalog, catalog, role ? "rolname" : "datname", quote_literal_cstr(name),
+					role ? "pg_roles" : "pg_database", role ? "pg_authid" : "pg_database",
+					role ? "rolname" : "datname", quote_literal_cstr(name),
 					tenant ? " AND l.label = " : "",
 					tenant ? quote_literal_cstr(tenant_marker(tenant)) : "");
 }
@@ -185,7 +185,7 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname)
 				   make_step("mark_database", "database", datname, NULL,
 							 psprintf("SELECT NOT %s"
 									  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
-									  marked_sql("pg_database", datname, NULL), dblit),
+									  marked_sql(false, datname, NULL), dblit),
 							 mark, "the database carries no tenant marker"));
 
 	plan = lappend(plan,

@@ -17,19 +17,14 @@
 #include "utils/builtins.h"
 #include "utils/syscache.h"
 
-/* "EXISTS (the tenant's registry row, where condition)" */
-static char *
-registry_has(const char *tenant, const char *condition)
-{
-	return psprintf("EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s AND %s)",
-					quote_literal_cstr(tenant), condition);
-}
-
+/* An update of the tenant's registry row, needed while condition holds. */
 Step *
 plan_registry_update(const char *name, const char *tenant, const char *condition,
 				const char *assignments)
 {
-	return catalog_step(name, tenant, psprintf("SELECT %s", registry_has(tenant, condition)),
+	return catalog_step(name, tenant,
+						psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s AND %s)",
+								 quote_literal_cstr(tenant), condition),
 						psprintf("UPDATE tenancy.registry SET %s, updated_at = now() WHERE name = %s",
 								 assignments, quote_literal_cstr(tenant)));
 }
@@ -90,15 +85,12 @@ plan_suspend(List *plan, const char *tenant)
 
 /* Resumption restores LOGIN if (and only if) the role had it before. */
 List *
-plan_resume(List *plan, const char *tenant)
+plan_resume(List *plan, const char *tenant, bool login_before)
 {
-	Step	   *login = plan_login(tenant, true);
-
-	login->guard = psprintf("%s AND %s", login->guard,
-							registry_has(tenant, "login_before_suspend IS NOT FALSE"));
-	plan = lappend(plan, login);
+	if (login_before)
+		plan = lappend(plan, plan_login(tenant, true));
 	return lappend(plan, plan_registry_update("resume_tenant", tenant, "state = 'suspended'",
-										 "state = 'active', login_before_suspend = NULL"));
+											  "state = 'active', login_before_suspend = NULL"));
 }
 
 /* A database dropped (its sessions ended), then its registry row. */
@@ -106,7 +98,7 @@ List *
 plan_remove_database(List *plan, const char *tenant, const char *datname)
 {
 	Step	   *step = make_step("drop_database", "database", datname, NULL,
-								 psprintf("SELECT %s", marked_sql("pg_database", datname, tenant)),
+								 psprintf("SELECT %s", marked_sql(false, datname, tenant)),
 								 psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(datname)),
 								 NULL);
 
@@ -134,7 +126,7 @@ plan_release(const char *tenant, const char *admin, const char *datname)
 					 psprintf("SELECT %s AND EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
 							  " WHERE refobjid = %s AND dbid IN (0, (SELECT oid FROM pg_catalog.pg_database"
 							  " WHERE datname = current_database())))",
-							  marked_sql("pg_authid", tenant, tenant), role_oid_sql(tenant)),
+							  marked_sql(true, tenant, tenant), role_oid_sql(tenant)),
 					 psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
 							  quote_identifier(tenant), quote_identifier(admin),
 							  quote_identifier(tenant)),
@@ -154,7 +146,7 @@ plan_retain_database(List *plan, const char *tenant, const char *datname, const 
 
 	plan = lappend(plan, plan_release(tenant, admin, datname));
 	plan = lappend(plan, make_step("retain_database", "database", datname, NULL,
-								   psprintf("SELECT %s", marked_sql("pg_database", datname, tenant)),
+								   psprintf("SELECT %s", marked_sql(false, datname, tenant)),
 								   psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS NULL", db),
 								   NULL));
 	return lappend(plan, catalog_step("record_retained", tenant,
@@ -223,7 +215,7 @@ plan_offboard(const Tenant *t, bool keep_databases)
 	if (OidIsValid(roleid) && !superuser())
 		plan = lappend(plan, make_step("borrow_privileges", "role", tenant, NULL,
 									   psprintf("SELECT %s AND NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
-												marked_sql("pg_authid", tenant, tenant),
+												marked_sql(true, tenant, tenant),
 												quote_literal_cstr(admin), role_oid_sql(tenant)),
 									   psprintf("GRANT %s TO %s", quote_identifier(tenant),
 												quote_identifier(admin)),
@@ -243,7 +235,7 @@ plan_offboard(const Tenant *t, bool keep_databases)
 	}
 
 	plan = lappend(plan, make_step("drop_role", "role", tenant, NULL,
-								   psprintf("SELECT %s", marked_sql("pg_authid", tenant, tenant)),
+								   psprintf("SELECT %s", marked_sql(true, tenant, tenant)),
 								   psprintf("DROP ROLE %s", quote_identifier(tenant)),
 								   NULL));
 	return lappend(plan, catalog_step("remove_tenant", tenant,

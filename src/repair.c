@@ -48,14 +48,12 @@ plan_report(const char *object_type, const char *name, const char *problem)
 static Step *
 plan_unmark(const char *object_type, const char *name, const char *marker)
 {
-	const char *kind = strcmp(object_type, "role") == 0 ? "ROLE" : "DATABASE";
-	const char *catalog = strcmp(object_type, "role") == 0 ? "pg_authid" : "pg_database";
+	bool		role = strcmp(object_type, "role") == 0;
 
-	return make_step(strcmp(object_type, "role") == 0 ? "unmark_role" : "unmark_database",
-					 object_type, name, NULL,
-					 psprintf("SELECT %s", marked_sql(catalog, name, NULL)),
+	return make_step(role ? "unmark_role" : "unmark_database", object_type, name, NULL,
+					 psprintf("SELECT %s", marked_sql(role, name, NULL)),
 					 psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON %s %s IS NULL",
-							  kind, quote_identifier(name)),
+							  role ? "ROLE" : "DATABASE", quote_identifier(name)),
 					 psprintf("the %s carries the marker \"%s\" but the registry does not list it",
 							  object_type, marker));
 }
@@ -247,35 +245,24 @@ List *
 plan_orphans(void)
 {
 	List	   *plan = NIL;
-	ListCell   *lc;
-	List	   *names;
+	SPITupleTable *rows;
+	uint64		n;
 
-	catalog_execute("SELECT 'tenant=' || name FROM tenancy.registry", 0, NULL, NULL, NULL);
-	names = NIL;
-	for (uint64 i = 0; i < SPI_processed; i++)
-		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-
-	foreach(lc, query_column("SELECT o.rolname || ' ' || l.label FROM pg_catalog.pg_shseclabel l"
-							 " JOIN pg_catalog.pg_authid o ON o.oid = l.objoid"
-							 " WHERE l.classoid = 'pg_catalog.pg_authid'::regclass"
-							 " AND l.provider = '" MARKER_PROVIDER "'"
-							 " UNION ALL SELECT '.' || o.datname || ' ' || l.label FROM pg_catalog.pg_shseclabel l"
-							 " JOIN pg_catalog.pg_database o ON o.oid = l.objoid"
-							 " WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
-							 " AND l.provider = '" MARKER_PROVIDER "' ORDER BY 1"))
-	{
-		char	   *row = lfirst(lc);
-		char	   *label = strchr(row, ' ') + 1;
-		bool		database = row[0] == '.';
-		ListCell   *n;
-		bool		known = false;
-
-		label[-1] = '\0';
-		foreach(n, names)
-			known |= strcmp(lfirst(n), label) == 0;
-		if (!known)
-			plan = lappend(plan, plan_unmark(database ? "database" : "role", database ? row + 1 : row, label));
-	}
+	catalog_execute("SELECT m.kind, m.name, m.label FROM ("
+					" SELECT 'role' AS kind, o.rolname::text AS name, l.label, 1 AS ord"
+					" FROM pg_catalog.pg_shseclabel l JOIN pg_catalog.pg_roles o ON o.oid = l.objoid"
+					" WHERE l.classoid = 'pg_catalog.pg_authid'::regclass AND l.provider = '" MARKER_PROVIDER "'"
+					" UNION ALL SELECT 'database', o.datname::text, l.label, 0"
+					" FROM pg_catalog.pg_shseclabel l JOIN pg_catalog.pg_database o ON o.oid = l.objoid"
+					" WHERE l.classoid = 'pg_catalog.pg_database'::regclass AND l.provider = '" MARKER_PROVIDER "'"
+					") m WHERE NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE m.label = 'tenant=' || r.name)"
+					" ORDER BY m.ord, m.name", 0, NULL, NULL, NULL);
+	rows = SPI_tuptable;
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+		plan = lappend(plan, plan_unmark(SPI_getvalue(rows->vals[i], rows->tupdesc, 1),
+										 SPI_getvalue(rows->vals[i], rows->tupdesc, 2),
+										 SPI_getvalue(rows->vals[i], rows->tupdesc, 3)));
 	return plan;
 }
 

@@ -4,6 +4,8 @@ CREATE ROLE regress_admin LOGIN CREATEROLE CREATEDB;
 CREATE ROLE regress_nobody LOGIN;
 GRANT USAGE ON SCHEMA tenancy TO regress_admin, regress_nobody;
 GRANT EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean) TO regress_admin, regress_nobody;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tenancy TO regress_admin;
+GRANT pg_signal_backend TO regress_admin;
 
 SET SESSION AUTHORIZATION regress_admin;
 SELECT tenant, databases, changes FROM tenancy.onboard('regress_n1', ARRAY['db1', 'db2']);
@@ -55,3 +57,22 @@ RESET tenancy.iam_role;
 SELECT state FROM tenancy.tenants WHERE name = 'regress_n3';
 SELECT count(*) AS iam_member FROM pg_auth_members
 WHERE roleid = 'regress_super_iam'::regrole AND member = 'regress_n3'::regrole;
+
+-- the whole life of a tenant, as the non-superuser admin
+SET SESSION AUTHORIZATION regress_admin;
+SELECT tenancy.suspend('regress_n1');
+SELECT tenancy.resume('regress_n1');
+SELECT tenancy.rotate_password('regress_n1') IS NULL AS iam_tenant;
+SELECT tenancy.set_iam_auth('regress_n1', false) IS NOT NULL AS got_password;
+SELECT tenancy.set_connection_limit('regress_n1', 3);
+SELECT tenancy.add_database('regress_n1', 'db3');
+SELECT count(*) AS problems FROM tenancy.check('regress_n1');
+SELECT tenancy.set_deletion_protection('regress_n1', false);
+SELECT tenancy.remove_database('regress_n1', 'db3');
+SELECT tenant, dropped_databases, changes > 0 AS changed FROM tenancy.offboard('regress_n1');
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS roles FROM pg_roles WHERE rolname = 'regress_n1';
+SELECT count(*) AS databases FROM pg_database WHERE datname LIKE 'regress_n1%';
+-- the admin borrowed the role's privileges only to hand its objects over
+SELECT count(*) AS admin_memberships FROM pg_auth_members
+WHERE member = 'regress_admin'::regrole AND roleid <> 'pg_signal_backend'::regrole;
