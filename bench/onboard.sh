@@ -52,6 +52,11 @@ seconds() {   # runs a script from stdin, prints its wall time in seconds
     echo "$end - $start" | bc -l
 }
 
+# warm-up, not measured: the first calls load the library and fill caches
+n_measured=$n; n=1
+extension_script 0 | seconds >/dev/null; plain_script 0 | seconds >/dev/null
+n=$n_measured
+
 ratios=()
 for r in $(seq 1 "$rounds"); do
     if [ $((r % 2)) = 1 ]; then
