@@ -99,7 +99,6 @@ tenancy_suspend(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.suspend()");
 
 	refuse_unmarked(t, false);
-
 	if (strcmp(t->state, "suspended") != 0)
 		refuse_state(t, "active", "tenant \"%s\" cannot be suspended");
 	if (run_plan("suspend", t->name, plan_suspend(NIL, t->name), NULL, NULL) == 0)
@@ -116,7 +115,6 @@ tenancy_resume(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.resume()");
 
 	refuse_unmarked(t, false);
-
 	refuse_state(t, "suspended", "tenant \"%s\" is not suspended");
 	run_plan("resume", t->name, plan_resume(NIL, t->name, t->login_before_suspend), NULL, NULL);
 	SPI_finish();
