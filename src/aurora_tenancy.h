@@ -119,6 +119,7 @@ extern char *redact_statement(const char *sql, bool all_literals);
 /* in executor.c */
 extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);
 extern bool executor_run_step(Executor *ex, const Step *step);
+extern bool executor_can_connect(const char *database);
 extern void executor_start_databases(Executor *ex, int n, const char **databases);
 extern void executor_close_databases(Executor *ex);
 extern void executor_end(Executor *ex);

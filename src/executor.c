@@ -659,6 +659,16 @@ current_database_oid(const char *database)
 	return get_database_oid(database, true);
 }
 
+/* Can a worker connect to this existing database as the caller's session user? */
+bool
+executor_can_connect(const char *database)
+{
+	Oid			dboid = current_database_oid(database);
+
+	return OidIsValid(dboid) &&
+		pg_database_aclcheck(dboid, GetSessionUserId(), ACL_CONNECT) == ACLCHECK_OK;
+}
+
 static ExecutorSession *
 session_open(Executor *ex, const char *database)
 {
@@ -816,7 +826,7 @@ executor_start_databases(Executor *ex, int n, const char **databases)
 	if (ex->home == NULL)
 		ex->home = session_open(ex, NULL);
 	for (i = 0; i < n; i++)
-		if (OidIsValid(current_database_oid(databases[i])))
+		if (executor_can_connect(databases[i]))
 			ex->sessions = lappend(ex->sessions, session_open(ex, databases[i]));
 }
 

@@ -14,6 +14,7 @@
 
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "commands/dbcommands.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -175,6 +176,27 @@ plan_resolve_intents(List *plan, const Tenant *t)
 	return plan;
 }
 
+/*
+ * A database's steps, but those inside it only where a worker can connect
+ * (as the caller's session user): else one report says it was not looked at.
+ */
+static List *
+plan_inside_reach(List *plan, List *steps, const char *datname)
+{
+	ListCell   *lc;
+	bool		reachable = !OidIsValid(get_database_oid(datname, true)) ||
+		executor_can_connect(datname);
+
+	foreach(lc, steps)
+		if (((Step *) lfirst(lc))->database == NULL || reachable)
+			plan = lappend(plan, lfirst(lc));
+	if (!reachable)
+		plan = lappend(plan, plan_report("database", datname,
+										 psprintf("the caller's role \"%s\" cannot connect to it: what is inside was not checked",
+												  GetUserNameFromId(GetSessionUserId(), false))));
+	return plan;
+}
+
 #define NOT_THE_TENANTS \
 	"it has the tenant's name but not its marker: it is not known to be the tenant's, and is left to a person"
 
@@ -223,7 +245,7 @@ plan_repair(const Tenant *t, const char *verifier)
 			plan = lappend(plan, plan_report("database", datname, NOT_THE_TENANTS));
 			continue;
 		}
-		plan = plan_database(plan, &spec, datname);
+		plan = plan_inside_reach(plan, plan_database(NIL, &spec, datname), datname);
 		plan = plan_other_grantees(plan, t, datname);
 	}
 	if (strcmp(t->state, "onboarding") == 0)

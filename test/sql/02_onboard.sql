@@ -6,7 +6,7 @@ FROM tenancy.onboard('regress_t1', ARRAY['db1', 'db2']);
 
 -- the role: login, none of the dangerous attributes, a SCRAM verifier, marked
 SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication,
-       rolbypassrls, rolpassword LIKE 'SCRAM-SHA-256$4096:%' AS scram
+       rolbypassrls, rolpassword LIKE 'SCRAM-SHA-256_4096:%' AS scram
 FROM pg_authid WHERE rolname = 'regress_t1';
 SELECT provider, label FROM pg_shseclabel
 WHERE objoid = 'regress_t1'::regrole AND classoid = 'pg_authid'::regclass;

@@ -76,3 +76,12 @@ SELECT count(*) AS databases FROM pg_database WHERE datname LIKE 'regress_n1%';
 -- the admin borrowed the role's privileges only to hand its objects over
 SELECT count(*) AS admin_memberships FROM pg_auth_members
 WHERE member = 'regress_admin'::regrole AND roleid <> 'pg_signal_backend'::regrole;
+
+-- a tenant database the admin cannot connect to: check() says so for that
+-- database only, instead of failing
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_n4', ARRAY['db1'], iam_auth => false);
+SET SESSION AUTHORIZATION regress_admin;
+SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_n4');
+SELECT tenancy.repair('regress_n4');
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS problems_for_a_superuser FROM tenancy.check('regress_n4');

@@ -4,7 +4,7 @@ SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_c1', ARRAY['db1'],
 SELECT rolpassword AS old_verifier FROM pg_authid WHERE rolname = 'regress_c1' \gset
 SELECT tenancy.rotate_password('regress_c1') ~ '^[A-Za-z0-9]{32,}$' AS password_shape;
 SELECT rolpassword <> :'old_verifier' AS verifier_changed,
-       rolpassword LIKE 'SCRAM-SHA-256$4096:%' AS scram
+       rolpassword LIKE 'SCRAM-SHA-256_4096:%' AS scram
 FROM pg_authid WHERE rolname = 'regress_c1';
 SELECT statement FROM tenancy.audit_log WHERE tenant = 'regress_c1' AND operation = 'rotate_password';
 
