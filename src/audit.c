@@ -100,13 +100,15 @@ mentions_password(const char *literal)
 	return strstr(lower, "password") != NULL;
 }
 
-/* Is this token the word password (a keyword, or a plain or quoted identifier)? */
+/*
+ * Is this token the word password (the keyword, or a plain or quoted
+ * identifier)?  Only IDENT carries a string here: the scanner fills the
+ * value union differently per token, or not at all.
+ */
 static bool
 is_password_word(int token, const core_YYSTYPE *value)
 {
-	if (token == IDENT)
-		return strcmp(value->str, "password") == 0;
-	return value->keyword != NULL && strcmp(value->keyword, "password") == 0;
+	return token == PASSWORD || (token == IDENT && strcmp(value->str, "password") == 0);
 }
 
 /*
@@ -120,38 +122,56 @@ is_password_word(int token, const core_YYSTYPE *value)
 char *
 redact_statement(const char *sql, bool all_literals)
 {
-	core_yy_extra_type extra;
-	core_yyscan_t scanner;
-	core_YYSTYPE value;
-	YYLTYPE		location;
-	StringInfoData buf;
-	int			token;
-	int			copied = 0;		/* sql[0..copied) is in buf */
-	int			literal_start = -1;	/* a literal to redact, until the next token */
-	bool		after_password = false;
+	MemoryContext oldcontext = CurrentMemoryContext;
+	StringInfo	buf = makeStringInfo();
 
-	initStringInfo(&buf);
-	scanner = scanner_init(sql, &extra, &ScanKeywords, ScanKeywordTokens);
-	do
+	PG_TRY();
 	{
-		token = core_yylex(&value, &location, scanner);
-		if (literal_start >= 0)
-		{
-			int			end = token ? location : (int) strlen(sql);
+		core_yy_extra_type extra;
+		core_yyscan_t scanner;
+		core_YYSTYPE value;
+		YYLTYPE		location;
+		int			token;
+		int			copied = 0; /* sql[0..copied) is in buf */
+		int			literal_start = -1; /* a literal to redact, until the next token */
+		bool		after_password = false;
 
-			while (end > literal_start && isspace((unsigned char) sql[end - 1]))
-				end--;
-			appendBinaryStringInfo(&buf, sql + copied, literal_start - copied);
-			appendStringInfoString(&buf, "'<redacted>'");
-			copied = end;
-			literal_start = -1;
-		}
-		if ((token == SCONST || token == USCONST) &&
-			(all_literals || after_password || mentions_password(value.str)))
-			literal_start = location;
-		after_password = token && is_password_word(token, &value);
-	} while (token != 0);
-	scanner_finish(scanner);
-	appendStringInfoString(&buf, sql + copied);
-	return buf.data;
+		scanner = scanner_init(sql, &extra, &ScanKeywords, ScanKeywordTokens);
+		extra.escape_string_warning = false;	/* the statement was parsed already */
+		do
+		{
+			token = core_yylex(&value, &location, scanner);
+			if (literal_start >= 0)
+			{
+				int			end = token ? location : (int) strlen(sql);
+
+				while (end > literal_start && isspace((unsigned char) sql[end - 1]))
+					end--;
+				appendBinaryStringInfo(buf, sql + copied, literal_start - copied);
+				appendStringInfoString(buf, "'<redacted>'");
+				copied = end;
+				literal_start = -1;
+			}
+			if ((token == SCONST || token == USCONST) &&
+				(all_literals || after_password || mentions_password(value.str)))
+				literal_start = location;
+			after_password = is_password_word(token, &value);
+		} while (token != 0);
+		scanner_finish(scanner);
+		appendStringInfoString(buf, sql + copied);
+	}
+	PG_CATCH();
+	{
+		/*
+		 * The text scans differently now than when it was parsed (e.g.
+		 * standard_conforming_strings changed in between): show none of it
+		 * rather than fail the statement or show a secret.
+		 */
+		MemoryContextSwitchTo(oldcontext);
+		FlushErrorState();
+		resetStringInfo(buf);
+		appendStringInfoString(buf, "<statement not shown: it could not be redacted>");
+	}
+	PG_END_TRY();
+	return buf->data;
 }

@@ -10,7 +10,7 @@
  * audit rows, and answers "done", "nothing to do" or an error, which the
  * caller re-throws with its SQLSTATE and a context line naming the database.
  * Besides the worker in the extension's database, one tenant database's
- * worker runs at a time (a dry run starts a tenant's all at once).
+ * worker runs at a time (a dry run starts up to two ahead).
  *
  * Audit rows always go to the extension's database, through the worker
  * connected there (the "home" worker).  A step that runs elsewhere, or that
@@ -54,6 +54,7 @@
 #define KEY_REQUESTS		1
 #define KEY_REPLIES			2
 #define QUEUE_SIZE			65536
+#define PRESTARTED_DATABASES 2	/* tenant-database workers a dry run starts ahead */
 
 /* Requests (caller -> worker) */
 #define MSG_STEP			'S'	/* run a step */
@@ -670,7 +671,7 @@ executor_can_connect(const char *database)
 }
 
 static ExecutorSession *
-session_open(Executor *ex, const char *database)
+session_open(Executor *ex, const char *database, bool missing_ok)
 {
 	ExecutorSession *s = palloc0(sizeof(ExecutorSession));
 	shm_toc_estimator e;
@@ -735,6 +736,11 @@ session_open(Executor *ex, const char *database)
 	oldcontext = MemoryContextSwitchTo(TopTransactionContext);
 	registered = RegisterDynamicBackgroundWorker(&worker, &s->handle);
 	MemoryContextSwitchTo(oldcontext);
+	if (!registered && missing_ok)
+	{
+		dsm_detach(s->segment);
+		return NULL;
+	}
 	if (!registered)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
@@ -787,7 +793,7 @@ session_for(Executor *ex, const char *database)
 	if (database == NULL)
 	{
 		if (ex->home == NULL)
-			ex->home = session_open(ex, NULL);
+			ex->home = session_open(ex, NULL, false);
 		session_await(ex->home);
 		return ex->home;
 	}
@@ -806,16 +812,17 @@ session_for(Executor *ex, const char *database)
 	 * with, and its worker would only hold a slot (max_worker_processes).
 	 */
 	executor_close_databases(ex);
-	s = session_open(ex, database);
+	s = session_open(ex, database, false);
 	ex->sessions = list_make1(s);
 	session_await(s);
 	return s;
 }
 
 /*
- * Starts workers for the given (existing) databases at once, instead of one
- * after the other as steps come to them: a dry run over a tenant's
- * databases then waits for one worker start, not one per database.
+ * Starts workers for the first of the given (existing) databases at once,
+ * instead of one after the other as steps come to them: a dry run then
+ * waits for fewer worker starts.  Best effort: a database without a free
+ * worker slot now is opened when a step needs it.
  */
 void
 executor_start_databases(Executor *ex, int n, const char **databases)
@@ -824,10 +831,15 @@ executor_start_databases(Executor *ex, int n, const char **databases)
 
 	executor_close_databases(ex);
 	if (ex->home == NULL)
-		ex->home = session_open(ex, NULL);
-	for (i = 0; i < n; i++)
-		if (executor_can_connect(databases[i]))
-			ex->sessions = lappend(ex->sessions, session_open(ex, databases[i]));
+		ex->home = session_open(ex, NULL, false);
+	for (i = 0; i < n && list_length(ex->sessions) < PRESTARTED_DATABASES; i++)
+	{
+		ExecutorSession *s;
+
+		if (executor_can_connect(databases[i]) &&
+			(s = session_open(ex, databases[i], true)) != NULL)
+			ex->sessions = lappend(ex->sessions, s);
+	}
 }
 
 Executor *

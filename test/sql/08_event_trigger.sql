@@ -28,6 +28,21 @@ WHERE statement ~ '(hunter|escaped|dollar|quoted|comment|spaced)[0-9]';
 DROP SERVER regress_srv CASCADE;
 DROP FOREIGN DATA WRAPPER regress_fdw;
 
+-- every kind of token goes through the redactor: numbers, casts, operators
+CREATE TABLE public.regress_et2 (a varchar(10), b numeric(5, 2) DEFAULT 1.5::numeric * 2,
+                                 c int CHECK (c > -1), d text DEFAULT E'x\ty');
+DROP TABLE public.regress_et2;
+-- a text that scans differently now than when it was parsed (the SET runs
+-- after the whole string was parsed) is not shown, and the DDL still works
+SET escape_string_warning = off \; SET standard_conforming_strings = off \; COMMENT ON SCHEMA public IS 'a\';
+RESET standard_conforming_strings;
+RESET escape_string_warning;
+SELECT obj_description('public'::regnamespace, 'pg_namespace') AS comment;
+COMMENT ON SCHEMA public IS 'standard public schema';
+SELECT step, statement FROM tenancy.audit_log
+WHERE phase = 'ddl' AND (object_name LIKE 'public.regress_et2%' OR step = 'COMMENT')
+ORDER BY id DESC LIMIT 4;
+
 -- the extension's own objects are out of reach, for superusers too
 ALTER TABLE tenancy.audit_log ADD COLUMN forged text;
 ALTER TABLE tenancy.audit_log DISABLE TRIGGER ALL;
