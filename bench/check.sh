@@ -8,14 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tenants=${1:-300}
 rounds=${2:-5}
-tools/setup
-. tools/cluster.sh
-dir=$(mktemp -d /tmp/aurora_tenancy_bench.XXXXXX)
-chmod 755 "$dir"
-trap 'cluster_stop "$dir"; rm -rf "$dir"' EXIT
-cluster_start "$dir" 54332 "max_connections = 200" ${BENCH_CONF:+"$BENCH_CONF"}
-psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql -c "CREATE ROLE rds_iam NOLOGIN" -c "CREATE EXTENSION aurora_tenancy"
+. bench/common.sh
+bench_server 54332 "max_connections = 200"
 
 echo "onboarding $tenants tenants with 2 databases each ..."
 for i in $(seq 1 "$tenants"); do
@@ -27,7 +21,6 @@ plain="SELECT d.datname, d.datacl FROM pg_catalog.pg_database d
 ms() {   # server-side time of one statement, in milliseconds
     psql -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 check_ms=(); plain_ms=()
 for r in $(seq 1 "$rounds"); do

@@ -13,14 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10}
 rounds=${2:-5}
-tools/setup
-. tools/cluster.sh
-dir=$(mktemp -d /tmp/aurora_tenancy_bench.XXXXXX)
-chmod 755 "$dir"
-trap 'cluster_stop "$dir"; rm -rf "$dir"' EXIT
-cluster_start "$dir" 54331 "fsync = on" ${BENCH_CONF:+"$BENCH_CONF"}
-psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql -c "CREATE ROLE rds_iam NOLOGIN" -c "CREATE EXTENSION aurora_tenancy"
+. bench/common.sh
+bench_server 54331 "fsync = on"
 
 extension_script() {   # $1 = round
     for i in $(seq 1 "$n"); do
@@ -68,5 +62,5 @@ for r in $(seq 1 "$rounds"); do
     ratios+=("$ratio")
     printf 'round %d: %d tenants x 2 databases: onboard %.3fs, plain SQL %.3fs, ratio %.3f\n' "$r" "$n" "$e" "$p" "$ratio"
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
+median=$(printf '%s\n' "${ratios[@]}" | median)
 printf 'median ratio (tenancy.onboard / plain SQL) over %d rounds: %.3f\n' "$rounds" "$median"

@@ -361,8 +361,9 @@ intent_commits_asynchronously(void)
 							 GUC_ACTION_LOCAL, true, 0, false);
 }
 
-static void
-worker_audit(const Step *step, const char *phase, ErrorData *edata)
+/* An audit row about a step: what it is, and how it ended (edata: failed). */
+static AuditEntry
+step_audit_entry(const Step *step, const char *phase, ErrorData *edata)
 {
 	AuditEntry	e = {0};
 
@@ -377,9 +378,24 @@ worker_audit(const Step *step, const char *phase, ErrorData *edata)
 		e.sqlstate = unpack_sql_state(edata->sqlerrcode);
 		e.message = edata->message;
 	}
-	if (strcmp(phase, "intent") == 0)
+	return e;
+}
+
+/* Writes an audit row in the worker's current transaction. */
+static void
+worker_write_audit(const AuditEntry *e)
+{
+	if (strcmp(e->phase, "intent") == 0)
 		intent_commits_asynchronously();
-	audit_write(&worker_shared->audit, &e);
+	audit_write(&worker_shared->audit, e);
+}
+
+static void
+worker_audit(const Step *step, const char *phase, ErrorData *edata)
+{
+	AuditEntry	e = step_audit_entry(step, phase, edata);
+
+	worker_write_audit(&e);
 }
 
 /*
@@ -462,9 +478,7 @@ worker_handle(StringInfo msg)
 
 			get_audit_entry(msg, &e);
 			begin_transaction();
-			if (strcmp(e.phase, "intent") == 0)
-				intent_commits_asynchronously();
-			audit_write(&worker_shared->audit, &e);
+			worker_write_audit(&e);
 			commit_transaction();
 			worker_reply_ok(true);
 		}
@@ -856,19 +870,8 @@ static void
 home_audit(Executor *ex, const Step *step, const char *phase, ErrorData *edata)
 {
 	StringInfoData buf;
-	AuditEntry	e = {0};
+	AuditEntry	e = step_audit_entry(step, phase, edata);
 
-	e.step = step->name;
-	e.phase = phase;
-	e.object_type = step->object_type;
-	e.object_name = step->object_name;
-	e.database = step->database;
-	e.statement = step->display ? step->display : step->statement;
-	if (edata)
-	{
-		e.sqlstate = unpack_sql_state(edata->sqlerrcode);
-		e.message = edata->message;
-	}
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, MSG_AUDIT);
 	put_audit_entry(&buf, &e);

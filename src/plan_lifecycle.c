@@ -8,14 +8,11 @@
  */
 #include "aurora_tenancy.h"
 
-#include "access/htup_details.h"
-#include "catalog/pg_shdepend.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/syscache.h"
 
 /* An update of the tenant's registry row, needed while condition holds. */
 Step *
