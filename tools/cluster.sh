@@ -1,7 +1,7 @@
 # tools/cluster.sh — sourced by test/run and tools/demo: a throwaway
 # PostgreSQL 15 cluster owned by the postgres OS user (initdb refuses root),
 # listening on a unix socket only, removed on exit.
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${PG_PREFIX:-/usr}/lib/postgresql/15/bin
 export PATH=$PGBIN:$PATH
 
 as_postgres() { runuser -u postgres -- env PATH="$PATH" "$@"; }
