@@ -5,6 +5,15 @@
 
 -- === the registry: retained databases are history, not the tenant's ===
 
+-- A database kept at offboarding stays listed, as retained, but no longer
+-- holds its tenant's short name or its database name: a tenant onboarded
+-- again under the same name registers its new databases as active.
+ALTER TABLE tenancy.tenant_databases DROP CONSTRAINT tenant_databases_pkey;
+ALTER TABLE tenancy.tenant_databases DROP CONSTRAINT tenant_databases_database_name_key;
+CREATE UNIQUE INDEX tenant_databases_active_short_name
+	ON tenancy.tenant_databases (tenant, short_name) WHERE state = 'active';
+CREATE UNIQUE INDEX tenant_databases_active_database_name
+	ON tenancy.tenant_databases (database_name) WHERE state = 'active';
 
 -- (end of registry section)
 
@@ -12,6 +21,13 @@
 
 -- === DROP EXTENSION and friends refused while tenants exist ===
 
+CREATE FUNCTION tenancy.on_ddl_command_start() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'tenancy_on_ddl_command_start' LANGUAGE C;
+COMMENT ON FUNCTION tenancy.on_ddl_command_start() IS
+	'Event trigger: refuses DROP EXTENSION aurora_tenancy, DROP SCHEMA tenancy and DROP OWNED BY the extension owner while tenants exist (unless tenancy.allow_drop_extension is on).';
+CREATE EVENT TRIGGER tenancy_ddl_command_start ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
+	EXECUTE FUNCTION tenancy.on_ddl_command_start();
 
 -- (end of drop guard section)
 

@@ -5,15 +5,20 @@
 #include "aurora_tenancy.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* In shared_preload_libraries: every backend knows the marker provider. */
+bool		loaded_at_startup = false;
+
 void
 _PG_init(void)
 {
+	loaded_at_startup = process_shared_preload_libraries_in_progress;
 	GucInit();
 	MarkerInit();
 	AwsInit();

@@ -22,6 +22,8 @@
 
 /* classid of the per-tenant advisory lock: pg_advisory_lock(5522766, hashtext(tenant)) */
 #define TENANT_LOCK_CLASS 5522766
+/* classid of the lock on a database name being claimed: (5522767, hashtext(name)) */
+#define DATABASE_NAME_LOCK_CLASS 5522767
 
 /*
  * One step of a plan: a statement that moves the cluster towards the desired
@@ -85,13 +87,26 @@ typedef struct TenantSpec
 
 /* in guc.c */
 extern char *tenancy_database_name_template;
+extern char *tenancy_database_template;
 extern char *tenancy_iam_role;
+extern bool tenancy_allow_drop_extension;
 extern void GucInit(void);
+extern void require_valid_settings(void);
+
+/* Databases under construction: created unreachable, renamed when secured. */
+#define UNFINISHED_DATABASE_PREFIX "tenancy_new_"
+
+/* The role that takes over what offboarded tenants leave behind. */
+#define CUSTODIAN_ROLE "tenancy_custodian"
 
 /* in names.c */
 extern void validate_tenant_name(const char *tenant);
 extern void validate_database_short_name(const char *short_name);
 extern char *tenant_database_name(const char *tenant, const char *short_name);
+extern char *unfinished_database_name(void);
+
+/* in aurora_tenancy.c */
+extern bool loaded_at_startup;
 
 /* in marker.c */
 extern bool marker_writes_allowed;
@@ -105,6 +120,8 @@ extern char *generate_password(void);
 extern char *scram_verifier(const char *password);
 
 /* in catalog.c */
+extern int	execute_as(Oid role, const char *sql, int nargs, Oid *argtypes,
+					   Datum *values, const char *nulls);
 extern int	catalog_execute(const char *sql, int nargs, Oid *argtypes,
 							Datum *values, const char *nulls);
 extern int	catalog_execute_text(const char *sql, int nargs, const char *const *args);
@@ -120,6 +137,7 @@ extern char *redact_statement(const char *sql, bool all_literals);
 extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);
 extern bool executor_run_step(Executor *ex, const Step *step);
 extern bool executor_can_connect(const char *database);
+extern bool executor_unreached(Executor *ex);
 extern void executor_start_databases(Executor *ex, int n, const char **databases);
 extern void executor_close_databases(Executor *ex);
 extern void executor_end(Executor *ex);
@@ -169,6 +187,7 @@ extern List *plan_suspend(List *plan, const char *tenant);
 extern List *plan_resume(List *plan, const char *tenant, bool login_before);
 extern List *plan_remove_database(List *plan, const char *tenant, const char *datname);
 extern List *plan_offboard(const Tenant *t, bool keep_databases);
+extern const char *custodian_problem_sql;
 
 /* in repair.c */
 extern List *plan_repair(const Tenant *t, const char *verifier);
@@ -177,6 +196,7 @@ extern List *plan_orphans(void);
 /* in operation.c */
 extern void refuse_in_transaction_block(const char *function);
 extern void lock_tenant(const char *tenant);
+extern void lock_database_names(int n, const char **names);
 extern char *tenant_argument(FunctionCallInfo fcinfo, int argno);
 extern Tenant *load_tenant(const char *name);
 extern Tenant *open_tenant(FunctionCallInfo fcinfo, const char *function);

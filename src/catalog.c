@@ -35,26 +35,23 @@ extension_owner(void)
 }
 
 /*
- * Runs one statement through SPI as the extension owner.  The caller is
- * connected to SPI and reads SPI_tuptable afterwards.  Each statement takes
- * a fresh snapshot, so it sees what executors committed meanwhile.
+ * Runs one statement through SPI as the given role, with a search_path no
+ * user can write to: nothing of the caller's may be looked up, not its
+ * search_path, not its temporary schema.  The caller is connected to SPI
+ * and reads SPI_tuptable afterwards.  Each statement takes a fresh
+ * snapshot, so it sees what executors committed meanwhile.
  */
 int
-catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				const char *nulls)
+execute_as(Oid role, const char *sql, int nargs, Oid *argtypes, Datum *values,
+		   const char *nulls)
 {
-	Oid			owner = extension_owner();
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
 	int			ret;
 
-	/*
-	 * As the owner, nothing of the caller's may be looked up: not its
-	 * search_path, not its temporary schema.
-	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context |
+	SetUserIdAndSecContext(role, save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	save_nestlevel = NewGUCNestLevel();
 	PG_TRY();
@@ -73,6 +70,14 @@ catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	return ret;
+}
+
+/* execute_as() the extension owner: the way to the extension's own tables. */
+int
+catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				const char *nulls)
+{
+	return execute_as(extension_owner(), sql, nargs, argtypes, values, nulls);
 }
 
 /* The first column of the first row of the last catalog_execute, or NULL. */

@@ -12,8 +12,11 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "tcop/tcopprot.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 
+PG_FUNCTION_INFO_V1(tenancy_on_ddl_command_start);
 PG_FUNCTION_INFO_V1(tenancy_on_ddl_command_end);
 PG_FUNCTION_INFO_V1(tenancy_on_sql_drop);
 
@@ -103,6 +106,94 @@ guard_and_audit(FunctionCallInfo fcinfo, const char *query)
 		audit_write(&ctx, &e);	/* a nested SPI session: our result set survives */
 	}
 	SPI_finish();
+}
+
+/*
+ * What a statement would destroy of the extension's catalog, or NULL: DROP
+ * EXTENSION aurora_tenancy, DROP SCHEMA tenancy (with CASCADE) and DROP
+ * OWNED BY the extension's owner all drop the registry and the audit log.
+ */
+static const char *
+destroys_catalog(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (IsA(parsetree, DropStmt))
+	{
+		DropStmt   *stmt = (DropStmt *) parsetree;
+
+		foreach(lc, stmt->objects)
+		{
+			if (!IsA(lfirst(lc), String))
+				continue;
+			if (stmt->removeType == OBJECT_EXTENSION && strcmp(strVal(lfirst(lc)), "aurora_tenancy") == 0)
+				return "DROP EXTENSION aurora_tenancy";
+			if (stmt->removeType == OBJECT_SCHEMA && strcmp(strVal(lfirst(lc)), "tenancy") == 0)
+				return "DROP SCHEMA tenancy";
+		}
+	}
+	else if (IsA(parsetree, DropOwnedStmt))
+	{
+		Oid			owner;
+		bool		isnull;
+
+		catalog_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'aurora_tenancy'",
+						0, NULL, NULL, NULL);
+		owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		foreach(lc, ((DropOwnedStmt *) parsetree)->roles)
+			if (get_rolespec_oid(lfirst(lc), true) == owner)
+				return psprintf("DROP OWNED BY %s", GetUserNameFromId(owner, false));
+	}
+	return NULL;
+}
+
+/*
+ * Refuses to destroy the registry and the audit log while tenants exist:
+ * their roles and databases would be left unmanaged, and a later CREATE
+ * EXTENSION could not tell them from strangers'.  Only a ddl_command_start
+ * trigger can: the extension's sql_drop triggers are dropped with it.  The
+ * attempt goes to the server log, which outlives the audit log.
+ */
+static void
+guard_catalog(Node *parsetree)
+{
+	const char *what;
+	const char *tenants;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if ((what = destroys_catalog(parsetree)) == NULL)
+	{
+		SPI_finish();
+		return;
+	}
+	catalog_execute("SELECT pg_catalog.count(*) FROM tenancy.registry", 0, NULL, NULL, NULL);
+	tenants = catalog_value();
+	if (strcmp(tenants, "0") != 0)
+	{
+		ereport(LOG,
+				(errmsg("aurora_tenancy: %s by role \"%s\" while %s tenants exist: %s",
+						what, GetUserNameFromId(GetSessionUserId(), false), tenants,
+						tenancy_allow_drop_extension ? "allowed by tenancy.allow_drop_extension" : "refused")));
+		if (!tenancy_allow_drop_extension)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot run %s while aurora_tenancy manages %s tenants", what, tenants),
+					 errdetail("It would destroy the tenant registry and the audit log, and leave the tenants' roles and databases unmanaged."),
+					 errhint("Offboard the tenants first. To destroy the registry and the audit log deliberately, a superuser can SET tenancy.allow_drop_extension = on first.")));
+	}
+	SPI_finish();
+}
+
+Datum
+tenancy_on_ddl_command_start(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function must be called as an event trigger")));
+	guard_catalog(((EventTriggerData *) fcinfo->context)->parsetree);
+	PG_RETURN_VOID();
 }
 
 /* Running aurora_tenancy's own install or upgrade script (not another extension's)? */

@@ -10,7 +10,9 @@
  * audit rows, and answers "done", "nothing to do" or an error, which the
  * caller re-throws with its SQLSTATE and a context line naming the database.
  * Besides the worker in the extension's database, one tenant database's
- * worker runs at a time (a dry run starts up to two ahead).
+ * worker runs at a time (a dry run starts up to two ahead).  The guard of a
+ * step in the extension's database is read in the caller's backend first, so
+ * work that is already done starts no worker there, and a dry run none at all.
  *
  * Audit rows always go to the extension's database, through the worker
  * connected there (the "home" worker).  A step that runs elsewhere, or that
@@ -92,6 +94,7 @@ struct Executor
 {
 	AuditContext audit;
 	bool		dry_run;
+	bool		unreached;		/* the last dry-run step found no worker slot */
 	ExecutorSession *home;
 	List	   *sessions;		/* ExecutorSession *, one per other database */
 };
@@ -799,7 +802,7 @@ session_close(ExecutorSession *s)
 }
 
 static ExecutorSession *
-session_for(Executor *ex, const char *database)
+session_for(Executor *ex, const char *database, bool missing_ok)
 {
 	ListCell   *lc;
 	ExecutorSession *s;
@@ -826,7 +829,9 @@ session_for(Executor *ex, const char *database)
 	 * with, and its worker would only hold a slot (max_worker_processes).
 	 */
 	executor_close_databases(ex);
-	s = session_open(ex, database, false);
+	s = session_open(ex, database, missing_ok);
+	if (s == NULL)
+		return NULL;
 	ex->sessions = list_make1(s);
 	session_await(s);
 	return s;
@@ -844,8 +849,6 @@ executor_start_databases(Executor *ex, int n, const char **databases)
 	int			i;
 
 	executor_close_databases(ex);
-	if (ex->home == NULL)
-		ex->home = session_open(ex, NULL, false);
 	for (i = 0; i < n && list_length(ex->sessions) < PRESTARTED_DATABASES; i++)
 	{
 		ExecutorSession *s;
@@ -875,7 +878,32 @@ home_audit(Executor *ex, const Step *step, const char *phase, ErrorData *edata)
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, MSG_AUDIT);
 	put_audit_entry(&buf, &e);
-	throw_reply(session_call(session_for(ex, NULL), &buf));
+	throw_reply(session_call(session_for(ex, NULL, false), &buf));
+}
+
+/*
+ * A guard of a step in the extension's database, evaluated in the caller's
+ * backend as its current user: what needs nothing starts no worker.  (The
+ * worker evaluates the guard again, in the step's own transaction.)
+ */
+static bool
+local_guard_holds(const Step *step)
+{
+	bool		isnull;
+	bool		result;
+	int			ret;
+
+	if (step->guard == NULL)
+		return true;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = step->as_owner ? catalog_execute(step->guard, 0, NULL, NULL, NULL)
+		: execute_as(GetUserId(), step->guard, 0, NULL, NULL, NULL);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "step guard returned no row: %s", step->guard);
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return !isnull && result;
 }
 
 /*
@@ -890,16 +918,35 @@ executor_run_step(Executor *ex, const Step *step)
 	StringInfoData buf;
 	Reply		reply;
 
+	ex->unreached = false;
 	/* A step with nothing to run only reports (it is for a person to fix). */
 	if (step->statement == NULL)
 		return ex->dry_run;
-	/* A dry run cannot look into a database that does not exist yet. */
-	if (ex->dry_run && step->database && !OidIsValid(current_database_oid(step->database)))
-		return true;
+	if (step->database == NULL)
+	{
+		if (!local_guard_holds(step))
+			return false;
+		if (ex->dry_run)
+			return true;
+	}
 
-	s = session_for(ex, step->database);
+	if (ex->dry_run)
+	{
+		/* nothing to look into yet, or no worker free to look: reported */
+		if (!OidIsValid(current_database_oid(step->database)))
+			return true;
+		s = session_for(ex, step->database, true);
+		if (s == NULL)
+		{
+			ex->unreached = true;
+			return true;
+		}
+	}
+	else
+		s = session_for(ex, step->database, false);
+
 	initStringInfo(&buf);
-	if (step->database == NULL && !ex->dry_run)
+	if (step->database == NULL)
 	{
 		appendStringInfoChar(&buf, MSG_STEP);
 		put_step(&buf, step, WIRE_AUDIT |
@@ -910,7 +957,7 @@ executor_run_step(Executor *ex, const Step *step)
 		return reply.flag;
 	}
 
-	/* Elsewhere (or a dry run): ask first, so the intent row is not written in vain. */
+	/* Elsewhere: ask first, so the intent row is not written in vain. */
 	appendStringInfoChar(&buf, MSG_GUARD);
 	put_step(&buf, step, step->as_owner ? WIRE_AS_OWNER : 0);
 	reply = session_call(s, &buf);
@@ -926,6 +973,13 @@ executor_run_step(Executor *ex, const Step *step)
 	home_audit(ex, step, reply.error ? "failed" : "done", reply.error);
 	throw_reply(reply);
 	return reply.flag;
+}
+
+/* Did the last dry-run step find no free worker slot to look with? */
+bool
+executor_unreached(Executor *ex)
+{
+	return ex->unreached;
 }
 
 /* Lets the workers in other databases go, e.g. between tenants. */

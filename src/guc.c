@@ -5,9 +5,21 @@
 #include "aurora_tenancy.h"
 
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 char	   *tenancy_database_name_template = NULL;
+char	   *tenancy_database_template = NULL;
 char	   *tenancy_iam_role = NULL;
+bool		tenancy_allow_drop_extension = false;
+
+/*
+ * A value set before the library was loaded (SET in the session, ALTER ROLE
+ * or DATABASE ... SET) is checked only when the library loads; PostgreSQL
+ * then warns and keeps the default.  An operation must not go ahead with a
+ * setting other than the one asked for, so the refused value is remembered
+ * until a valid one is set.
+ */
+static char *refused_database_name_template = NULL;
 
 /*
  * A template may hold only what a tenant database name may hold, plus the
@@ -52,9 +64,32 @@ check_database_name_template(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* A valid value is in force: any value refused at load time is history. */
+static void
+assign_database_name_template(const char *newval, void *extra)
+{
+	refused_database_name_template = NULL;
+}
+
+/* Refuses to go on while a template set before loading was refused. */
+void
+require_valid_settings(void)
+{
+	if (refused_database_name_template)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"tenancy.database_name_template\": \"%s\"",
+						refused_database_name_template),
+				 errdetail("It was set before aurora_tenancy was loaded and refused when it loaded, so the default would be used instead."),
+				 errhint("SET tenancy.database_name_template to a valid pattern, or RESET it.")));
+}
+
 void
 GucInit(void)
 {
+	const char *before_load = GetConfigOption("tenancy.database_name_template", true, false);
+	char	   *copy = before_load ? pstrdup(before_load) : NULL;
+
 	DefineCustomStringVariable("tenancy.database_name_template",
 							   "Pattern of tenant database names: %t is the tenant, %d the short database name.",
 							   NULL,
@@ -62,7 +97,27 @@ GucInit(void)
 							   "%t_%d",
 							   PGC_SUSET,
 							   0,
-							   check_database_name_template, NULL, NULL);
+							   check_database_name_template, assign_database_name_template, NULL);
+	if (copy && strcmp(copy, tenancy_database_name_template) != 0)
+		refused_database_name_template = MemoryContextStrdup(TopMemoryContext, copy);
+
+	DefineCustomStringVariable("tenancy.database_template",
+							   "Database that new tenant databases are copied from; no tenant may connect to it.",
+							   NULL,
+							   &tenancy_database_template,
+							   "template0",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("tenancy.allow_drop_extension",
+							 "Lets DROP EXTENSION aurora_tenancy (and DROP SCHEMA tenancy, DROP OWNED BY its owner) go ahead while tenants exist, destroying the registry and the audit log.",
+							 NULL,
+							 &tenancy_allow_drop_extension,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("tenancy.iam_role",
 							   "Role granted to tenants that log in with IAM database authentication.",

@@ -276,6 +276,21 @@ tenancy_set_connection_limit(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* What a tenant leaves behind goes only to a custodian fit to own it. */
+static void
+refuse_unfit_custodian(void)
+{
+	char	   *problem;
+
+	catalog_execute(custodian_problem_sql, 0, NULL, NULL, NULL);
+	if ((problem = catalog_value()) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("role \"%s\" cannot take over what offboarded tenants leave behind", CUSTODIAN_ROLE),
+				 errdetail("The role exists and %s.", problem),
+				 errhint("Make it NOLOGIN with no attributes and no memberships, or drop it: aurora_tenancy creates it when needed.")));
+}
+
 static Datum
 text_array(const char **items, int n)
 {
@@ -312,6 +327,7 @@ tenancy_offboard(PG_FUNCTION_ARGS)
 		if (strcmp(t->state, "offboarding") != 0)
 			refuse_while_protected(t, "Offboarding");
 		refuse_unmarked(t, true);
+		refuse_unfit_custodian();
 		changes = run_plan("offboard", t->name, plan_offboard(t, keep), NULL, NULL);
 	}
 

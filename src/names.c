@@ -9,6 +9,7 @@
 
 #include "catalog/pg_authid.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
 
 /* A tenant name also names IAM users and roles (64 characters, with prefixes). */
 #define MAX_TENANT_NAME_BYTES 48
@@ -27,14 +28,17 @@ is_simple_name(const char *name)
 }
 
 /*
- * Names that belong to PostgreSQL, to Aurora/RDS or to AWS, or that would be
- * confused with the IAM role, are never tenant names.
+ * Names that belong to PostgreSQL, to Aurora/RDS, to AWS or to this
+ * extension (its custodian role, its databases under construction), that
+ * would be confused with the IAM role, or that SQL reserves (public and none
+ * for roles; keywords such as user or current_role, which would need
+ * quoting) are never tenant names.
  */
 static bool
 is_reserved_name(const char *name)
 {
-	static const char *const exact[] = {"postgres", "template0", "template1", "public"};
-	static const char *const prefixes[] = {"pg_", "rds", "aws"};
+	static const char *const exact[] = {"postgres", "template0", "template1", "public", "none"};
+	static const char *const prefixes[] = {"pg_", "rds", "aws", "tenancy"};
 	int			i;
 
 	for (i = 0; i < lengthof(exact); i++)
@@ -43,6 +47,8 @@ is_reserved_name(const char *name)
 	for (i = 0; i < lengthof(prefixes); i++)
 		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
 			return true;
+	if (strcmp(quote_identifier(name), name) != 0)
+		return true;
 	return tenancy_iam_role != NULL && strcmp(name, tenancy_iam_role) == 0;
 }
 
@@ -58,7 +64,7 @@ check_name(const char *what, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_RESERVED_NAME),
 				 errmsg("%s name \"%s\" is reserved", what, name),
-				 errdetail("Names equal to postgres, template0, template1, public or the IAM role \"%s\", and names starting with pg_, rds or aws, are reserved.",
+				 errdetail("Names equal to postgres, template0, template1, public, none or the IAM role \"%s\", SQL keywords that need quoting (such as user or current_role), and names starting with pg_, rds, aws or tenancy, are reserved.",
 						   tenancy_iam_role)));
 }
 
@@ -90,6 +96,7 @@ tenant_database_name(const char *tenant, const char *short_name)
 	StringInfoData buf;
 	const char *p;
 
+	require_valid_settings();
 	initStringInfo(&buf);
 	for (p = tenancy_database_name_template; *p; p++)
 	{
@@ -112,5 +119,27 @@ tenant_database_name(const char *tenant, const char *short_name)
 		ereport(ERROR,
 				(errcode(ERRCODE_RESERVED_NAME),
 				 errmsg("database name \"%s\" is reserved", buf.data)));
+	return buf.data;
+}
+
+/*
+ * The name a tenant database has while it is built: unique, random (so no
+ * one can create it first), with a prefix no tenant database can have.
+ */
+char *
+unfinished_database_name(void)
+{
+	uint8		bytes[8];
+	StringInfoData buf;
+	int			i;
+
+	if (!pg_strong_random(bytes, sizeof(bytes)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random database name")));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, UNFINISHED_DATABASE_PREFIX);
+	for (i = 0; i < sizeof(bytes); i++)
+		appendStringInfo(&buf, "%02x", bytes[i]);
 	return buf.data;
 }

@@ -81,28 +81,22 @@ allowed_ips_text(FunctionCallInfo fcinfo, int argno)
 	return OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(array));
 }
 
-/*
- * Was this existing, unmarked database created by this tenant's own
- * onboarding, which was interrupted before it could mark it?  Then the last
- * create, drop or retain of that name in the audit log is this tenant's
- * create, and not a failed one.
- */
-static bool
-created_for_tenant(const char *datname, const char *tenant)
+/* The tenant whose active database has this name in the registry, or NULL. */
+static char *
+registered_owner(const char *datname)
 {
-	const char *args[2] = {datname, tenant};
-	char	   *ours;
+	const char *args[1] = {datname};
 
-	catalog_execute_text("SELECT step = 'create_database' AND phase <> 'failed' AND tenant = $2"
-						 " FROM tenancy.audit_log"
-						 " WHERE object_type = 'database' AND object_name = $1"
-						 " AND step IN ('create_database', 'drop_database', 'retain_database')"
-						 " ORDER BY id DESC LIMIT 1", 2, args);
-	ours = catalog_value();
-	return ours != NULL && strcmp(ours, "t") == 0;
+	catalog_execute_text("SELECT tenant FROM tenancy.tenant_databases"
+						 " WHERE database_name = $1 AND state = 'active'", 1, args);
+	return catalog_value();
 }
 
-/* Roles and databases that exist but are not this tenant's are never adopted. */
+/*
+ * Roles and databases that exist but are not this tenant's are never
+ * adopted, and a database name another tenant has claimed is not taken:
+ * only a marker proves that the extension made an object for the tenant.
+ */
 static void
 refuse_foreign_objects(const TenantSpec *spec)
 {
@@ -120,19 +114,52 @@ refuse_foreign_objects(const TenantSpec *spec)
 	{
 		const char *datname = spec->database_names[i];
 
-		if (!OidIsValid(get_database_oid(datname, true)))
-			continue;
-		owner = database_tenant(datname);
+		owner = registered_owner(datname);
+		if (owner == NULL && OidIsValid(get_database_oid(datname, true)))
+			owner = database_tenant(datname);
 		if (owner != NULL && strcmp(owner, spec->tenant) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_DATABASE),
-					 errmsg("database \"%s\" belongs to tenant \"%s\"", datname, owner)));
-		if (owner == NULL && !created_for_tenant(datname, spec->tenant))
+					 errmsg("database \"%s\" belongs to tenant \"%s\"", datname, owner),
+					 errhint("Choose another database name for tenant \"%s\".", spec->tenant)));
+		if (OidIsValid(get_database_oid(datname, true)) && database_tenant(datname) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_DATABASE),
 					 errmsg("database \"%s\" already exists and is not a tenant database", datname),
 					 errdetail("aurora_tenancy never adopts a database it did not create.")));
 	}
+}
+
+/*
+ * New databases are copied from tenancy.database_template: it must exist
+ * and be out of every tenant's reach, or whatever a tenant left in it would
+ * appear in every later tenant's database.
+ */
+static void
+refuse_unsafe_template(void)
+{
+	const char *args[1] = {tenancy_database_template};
+	char	   *problem;
+
+	catalog_execute_text("SELECT CASE WHEN d.oid IS NULL THEN 'it does not exist'"
+						 " WHEN NOT d.datallowconn THEN NULL"
+						 " WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
+						 " THEN 'PUBLIC may connect to it'"
+						 " WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
+						 " JOIN pg_catalog.pg_roles r ON r.oid = l.objoid"
+						 " WHERE l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
+						 " AND l.provider = '" MARKER_PROVIDER "'"
+						 " AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT'))"
+						 " THEN 'a tenant may connect to it' END"
+						 " FROM (SELECT $1::pg_catalog.name AS datname) n"
+						 " LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname", 1, args);
+	if ((problem = catalog_value()) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("database template \"%s\" cannot be used for tenant databases",
+						tenancy_database_template),
+				 errdetail("New tenant databases are copied from tenancy.database_template, and %s.", problem),
+				 errhint("Use template0, or a template that refuses connections (ALTER DATABASE ... ALLOW_CONNECTIONS false) or that neither PUBLIC nor any tenant may connect to.")));
 }
 
 /*
@@ -194,7 +221,7 @@ apply_existing_tenant(TenantSpec *spec)
 
 		args[1] = spec->short_names[i];
 		catalog_execute_text("SELECT database_name FROM tenancy.tenant_databases"
-							 " WHERE tenant = $1 AND short_name = $2", 2, args);
+							 " WHERE tenant = $1 AND short_name = $2 AND state = 'active'", 2, args);
 		if ((actual = catalog_value()) != NULL)
 			spec->database_names[i] = actual;
 	}
@@ -241,7 +268,14 @@ ensure_tenant(TenantSpec *spec, char **password)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("databases \"%s\" and \"%s\" would both be named \"%s\"",
 								spec->short_names[j], spec->short_names[i], spec->database_names[i])));
+	lock_database_names(spec->ndatabases, spec->database_names);
 	refuse_foreign_objects(spec);
+	for (i = 0; i < spec->ndatabases; i++)
+		if (!OidIsValid(get_database_oid(spec->database_names[i], true)))
+		{
+			refuse_unsafe_template();
+			break;
+		}
 
 	*password = NULL;
 	if (!OidIsValid(get_role_oid(spec->tenant, true)))

@@ -14,7 +14,12 @@
 #include "storage/lock.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "access/htup_details.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "utils/syscache.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 
 /*
  * Like CREATE DATABASE, an operation cannot run inside a transaction block:
@@ -45,8 +50,57 @@ lock_tenant(const char *tenant)
 	LOCKTAG		tag;
 	uint32		hash = DatumGetUInt32(hash_any((const unsigned char *) tenant, strlen(tenant)));
 
+	/*
+	 * A plan must be made from what is true once the lock is held.  Under
+	 * REPEATABLE READ or SERIALIZABLE the statement's snapshot predates the
+	 * wait and cannot move, so such a plan could undo or repeat the work of
+	 * the operation that held the lock.
+	 */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("tenancy functions cannot run at isolation level %s",
+						XactIsoLevel == XACT_SERIALIZABLE ? "SERIALIZABLE" : "REPEATABLE READ"),
+				 errdetail("An operation plans from the state of the cluster after it holds the tenant's lock, which needs a new snapshot per statement."),
+				 errhint("Run it at READ COMMITTED: SET default_transaction_isolation = 'read committed'.")));
+
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, TENANT_LOCK_CLASS, hash, 2);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	/* the syscache must see what the lock's previous holder committed */
+	AcceptInvalidationMessages();
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * Database names are claimed under a lock of their own, taken after the
+ * tenant's and in name order (so two claims never deadlock): two tenants
+ * whose names meet (x1 + y_z, x1_y + z) are serialised, and the second sees
+ * the first's registration and gets a clear error, not a unique violation.
+ */
+void
+lock_database_names(int n, const char **names)
+{
+	const char **sorted = palloc(sizeof(char *) * Max(n, 1));
+	int			i;
+
+	memcpy(sorted, names, sizeof(char *) * n);
+	qsort(sorted, n, sizeof(char *), compare_names);
+	for (i = 0; i < n; i++)
+	{
+		LOCKTAG		tag;
+		uint32		hash = DatumGetUInt32(hash_any((const unsigned char *) sorted[i],
+												   strlen(sorted[i])));
+
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, DATABASE_NAME_LOCK_CLASS, hash, 2);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
+	AcceptInvalidationMessages();
 }
 
 void
@@ -179,6 +233,70 @@ begin_tenant_operation(FunctionCallInfo fcinfo, const char *function)
 	return t;
 }
 
+static char *
+database_owner_name(Oid dboid)
+{
+	HeapTuple	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for database %u", dboid);
+	owner = ((Form_pg_database) GETSTRUCT(tuple))->datdba;
+	ReleaseSysCache(tuple);
+	return GetUserNameFromId(owner, false);
+}
+
+static void
+refuse_privilege(const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s", what),
+			 errdetail("%s", detail),
+			 errhint("Nothing was changed.")));
+}
+
+/*
+ * Every privilege a plan's steps need, checked before the first step, so
+ * that an operation the caller may not complete changes nothing (rather
+ * than, say, locking the tenant out and then failing to drop a database).
+ * PostgreSQL checks again when each step runs.
+ */
+static void
+refuse_unrunnable_plan(List *plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan)
+	{
+		Step	   *step = lfirst(lc);
+		Oid			dboid;
+
+		if (step->statement == NULL || step->as_owner)
+			continue;
+		if (step->database && OidIsValid(dboid = get_database_oid(step->database, true)) &&
+			pg_database_aclcheck(dboid, GetSessionUserId(), ACL_CONNECT) != ACLCHECK_OK)
+			refuse_privilege(psprintf("connect to database \"%s\"", step->database),
+							 psprintf("The step %s runs inside it, as role \"%s\".", step->name,
+									  GetUserNameFromId(GetSessionUserId(), false)));
+		if ((strcmp(step->name, "drop_database") == 0 || strcmp(step->name, "retain_database") == 0 ||
+			 strcmp(step->name, "drop_unfinished") == 0) &&
+			OidIsValid(dboid = get_database_oid(step->object_name, true)) &&
+			!pg_database_ownercheck(dboid, GetUserId()))
+			refuse_privilege(psprintf("change database \"%s\"", step->object_name),
+							 psprintf("The step %s needs the privileges of its owner, role \"%s\".",
+									  step->name,
+									  database_owner_name(dboid)));
+		if (strcmp(step->object_type, "role") == 0 && !has_createrole_privilege(GetUserId()))
+			refuse_privilege(psprintf("change role \"%s\"", step->object_name),
+							 psprintf("The step %s needs the CREATEROLE attribute.", step->name));
+		if (strcmp(step->name, "terminate_sessions") == 0 &&
+			!has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND))
+			refuse_privilege(psprintf("end the sessions of role \"%s\"", step->object_name),
+							 "Ending a tenant's sessions needs the privileges of pg_signal_backend.");
+	}
+}
+
 /*
  * Executes a plan in one operation; returns the number of steps that
  * changed something.  If watched is given, *watched_ran tells whether that
@@ -188,9 +306,12 @@ int
 run_plan(const char *operation, const char *tenant, List *plan,
 		 Step *watched, bool *watched_ran)
 {
-	Executor   *ex = executor_begin(operation, tenant, false);
+	Executor   *ex;
 	ListCell   *lc;
 	int			changes = 0;
+
+	refuse_unrunnable_plan(plan);
+	ex = executor_begin(operation, tenant, false);
 
 	if (watched_ran)
 		*watched_ran = false;

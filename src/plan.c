@@ -106,12 +106,13 @@ plan_catalog(List *plan, const TenantSpec *spec)
 									  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s)"
 											   " OR EXISTS (SELECT 1 FROM (VALUES %s) AS d(tenant, short_name, database_name)"
 											   " WHERE NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases r"
-											   " WHERE r.tenant = d.tenant AND r.short_name = d.short_name))",
+											   " WHERE r.tenant = d.tenant AND r.short_name = d.short_name"
+											   " AND r.state = 'active'))",
 											   t, rows.data),
 									  psprintf("INSERT INTO tenancy.registry (name, iam_auth, allowed_ips) VALUES (%s, %s, %s)"
 											   " ON CONFLICT (name) DO NOTHING;"
 											   " INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name)"
-											   " VALUES %s ON CONFLICT (tenant, short_name) DO NOTHING",
+											   " VALUES %s ON CONFLICT (tenant, short_name) WHERE state = 'active' DO NOTHING",
 											   t, spec->iam_auth ? "true" : "false", ips, rows.data)));
 	if (spec->allowed_ips)
 		plan = lappend(plan, plan_allowed_ips(spec->tenant, spec->allowed_ips));
@@ -157,36 +158,42 @@ plan_create_role(const TenantSpec *spec)
 }
 
 /*
- * One database: created (and marked, in the transaction that records the
- * outcome), then its ACL and that of its schema public.  Each ACL is one
- * step: PUBLIC revoked and the tenant granted, together.
+ * One database, then its ACL and that of its schema public (each ACL one
+ * step: PUBLIC revoked and the tenant granted, together).
+ *
+ * A database is created under a random name no one else can know, from a
+ * template no tenant can write to, with connections refused: nobody can
+ * plant anything in it or hold it open.  Then, in one transaction, PUBLIC
+ * loses its privileges, the marker is set, the database gets its final name
+ * and accepts connections.  So a database with the final name and no marker
+ * is never the tenant's, and an interrupted create leaves only an
+ * unreachable unfinished database, which check() reports and repair() drops.
  */
 List *
 plan_database(List *plan, const TenantSpec *spec, const char *datname)
 {
 	const char *db = quote_identifier(datname);
 	const char *dblit = quote_literal_cstr(datname);
+	const char *unfinished = quote_identifier(unfinished_database_name());
 	const char *role = quote_identifier(spec->tenant);
 	const char *tenant_oid = role_oid_sql(spec->tenant);
-	char	   *mark = psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS %s",
-								db, quote_literal_cstr(tenant_marker(spec->tenant)));
 	Step	   *step;
 
 	step = make_step("create_database", "database", datname, NULL,
 					 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)", dblit),
-					 psprintf("CREATE DATABASE %s", db),
+					 psprintf("CREATE DATABASE %s TEMPLATE %s ALLOW_CONNECTIONS false",
+							  unfinished, quote_identifier(tenancy_database_template)),
 					 "the database is missing");
 	step->own_transaction = true;
-	step->finish = mark;
+	step->finish = psprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC;"
+							" SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS %s;"
+							" ALTER DATABASE %s RENAME TO %s;"
+							" ALTER DATABASE %s ALLOW_CONNECTIONS true",
+							unfinished, unfinished,
+							quote_literal_cstr(tenant_marker(spec->tenant)),
+							unfinished, db, db);
+	step->display = psprintf("%s; %s", step->statement, step->finish);
 	plan = lappend(plan, step);
-
-	/* a database created by an interrupted run may still lack its marker */
-	plan = lappend(plan,
-				   make_step("mark_database", "database", datname, NULL,
-							 psprintf("SELECT NOT %s"
-									  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
-									  marked_sql(false, datname, NULL), dblit),
-							 mark, "the database carries no tenant marker"));
 
 	plan = lappend(plan,
 				   make_step("database_privileges", "database", datname, NULL,

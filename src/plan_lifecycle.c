@@ -103,20 +103,22 @@ plan_remove_database(List *plan, const char *tenant, const char *datname)
 	plan = lappend(plan, step);
 	return lappend(plan, catalog_step("unregister_database", tenant,
 									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenant_databases"
-											   " WHERE tenant = %s AND database_name = %s)",
+											   " WHERE tenant = %s AND database_name = %s AND state = 'active')",
 											   quote_literal_cstr(tenant), quote_literal_cstr(datname)),
 									  psprintf("DELETE FROM tenancy.tenant_databases"
-											   " WHERE tenant = %s AND database_name = %s",
+											   " WHERE tenant = %s AND database_name = %s AND state = 'active'",
 											   quote_literal_cstr(tenant), quote_literal_cstr(datname))));
 }
 
 /*
- * What the role owns in a database goes to the admin, and its privileges
- * there and on shared objects (databases' ACLs) are revoked.  NULL: the
- * extension's database, for the shared objects alone.
+ * What the role owns in a database goes to the custodian, and its
+ * privileges there and on shared objects (databases' ACLs) are revoked.
+ * Never to the admin: a SECURITY DEFINER function the tenant planted would
+ * then run with the admin's privileges.  NULL: the extension's database,
+ * for the shared objects alone.
  */
 static Step *
-plan_release(const char *tenant, const char *admin, const char *datname)
+plan_release(const char *tenant, const char *datname)
 {
 	return make_step("release_objects", datname ? "database" : "role",
 					 datname ? datname : tenant, datname,
@@ -124,24 +126,57 @@ plan_release(const char *tenant, const char *admin, const char *datname)
 							  " WHERE refobjid = %s AND dbid IN (0, (SELECT oid FROM pg_catalog.pg_database"
 							  " WHERE datname = current_database())))",
 							  marked_sql(true, tenant, tenant), role_oid_sql(tenant)),
-					 psprintf("REASSIGN OWNED BY %s TO %s; DROP OWNED BY %s",
-							  quote_identifier(tenant), quote_identifier(admin),
-							  quote_identifier(tenant)),
+					 psprintf("REASSIGN OWNED BY %s TO " CUSTODIAN_ROLE "; DROP OWNED BY %s",
+							  quote_identifier(tenant), quote_identifier(tenant)),
 					 NULL);
 }
 
 /*
+ * The custodian: a role that can never log in and holds no privilege, made
+ * when first needed.  REASSIGN OWNED needs the privileges of the receiving
+ * role, which a non-superuser admin gets by membership (harmless: the
+ * custodian can do nothing the admin cannot).
+ */
+static List *
+plan_custodian(List *plan, const char *admin)
+{
+	plan = lappend(plan, make_step("create_custodian", "role", CUSTODIAN_ROLE, NULL,
+								   psprintf("SELECT %s IS NULL", role_oid_sql(CUSTODIAN_ROLE)),
+								   pstrdup("CREATE ROLE " CUSTODIAN_ROLE " NOLOGIN NOINHERIT"),
+								   NULL));
+	if (!superuser())
+		plan = lappend(plan, make_step("borrow_custodian", "role", CUSTODIAN_ROLE, NULL,
+									   psprintf("SELECT NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
+												quote_literal_cstr(admin), role_oid_sql(CUSTODIAN_ROLE)),
+									   psprintf("GRANT " CUSTODIAN_ROLE " TO %s", quote_identifier(admin)),
+									   NULL));
+	return plan;
+}
+
+/*
+ * SQL: what makes the custodian unfit to own what tenants leave behind (an
+ * attribute, a membership, a password), or NULL while it is fit or missing.
+ */
+const char *custodian_problem_sql =
+"SELECT CASE WHEN r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls"
+" THEN 'it has a privileged attribute'"
+" WHEN r.rolcanlogin THEN 'it can log in'"
+" WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.member = r.oid)"
+" THEN 'it is a member of another role' END"
+" FROM pg_catalog.pg_roles r WHERE r.rolname = '" CUSTODIAN_ROLE "'";
+
+/*
  * A database kept at offboarding: the tenant's access revoked, what it owns
- * inside handed to the admin, its marker removed (it is no tenant's now), and
+ * inside handed to the custodian, its marker removed (it is no tenant's now), and
  * recorded as retained.
  */
 static List *
-plan_retain_database(List *plan, const char *tenant, const char *datname, const char *admin)
+plan_retain_database(List *plan, const char *tenant, const char *datname)
 {
 	const char *db = quote_identifier(datname);
 	const char *dblit = quote_literal_cstr(datname);
 
-	plan = lappend(plan, plan_release(tenant, admin, datname));
+	plan = lappend(plan, plan_release(tenant, datname));
 	plan = lappend(plan, make_step("retain_database", "database", datname, NULL,
 								   psprintf("SELECT %s", marked_sql(false, datname, tenant)),
 								   psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS NULL", db),
@@ -168,7 +203,8 @@ databases_depending_on(Oid roleid, const Tenant *t)
 	int			i;
 	uint64		n;
 
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+	/* a fresh snapshot: what is true now that the tenant's lock is held */
+	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_shdepend");
 	n = SPI_processed;
 	for (uint64 r = 0; r < n; r++)
@@ -188,7 +224,7 @@ databases_depending_on(Oid roleid, const Tenant *t)
  * Offboarding, in an order that can stop anywhere and be resumed: the
  * registry says offboarding; the role can no longer log in and its sessions
  * end; its databases are dropped or retained; what it owns or was granted
- * elsewhere is handed to the admin and revoked; the role is dropped; the
+ * elsewhere is handed to the custodian and revoked; the role is dropped; the
  * tenant leaves the registry.  A non-superuser admin needs the privileges of
  * the role for REASSIGN/DROP OWNED: it is granted them only after the role
  * left the IAM role (so the admin never inherits rds_iam), until the role
@@ -218,17 +254,19 @@ plan_offboard(const Tenant *t, bool keep_databases)
 												quote_identifier(admin)),
 									   NULL));
 
+	if (OidIsValid(roleid))
+		plan = plan_custodian(plan, admin);
 	for (i = 0; i < t->ndatabases; i++)
 		plan = keep_databases ?
-			plan_retain_database(plan, tenant, t->database_names[i], admin) :
+			plan_retain_database(plan, tenant, t->database_names[i]) :
 			plan_remove_database(plan, tenant, t->database_names[i]);
 
 	if (OidIsValid(roleid))
 	{
 		foreach(lc, databases_depending_on(roleid, t))
-			plan = lappend(plan, plan_release(tenant, admin, lfirst(lc)));
+			plan = lappend(plan, plan_release(tenant, lfirst(lc)));
 		/* privileges on shared objects (other databases' ACLs) */
-		plan = lappend(plan, plan_release(tenant, admin, NULL));
+		plan = lappend(plan, plan_release(tenant, NULL));
 	}
 
 	plan = lappend(plan, make_step("drop_role", "role", tenant, NULL,

@@ -22,17 +22,23 @@
 PG_FUNCTION_INFO_V1(tenancy_check);
 PG_FUNCTION_INFO_V1(tenancy_repair);
 
+static List *plan_unfinished(List *plan, const char *tenant);
+
 /* Shown for a missing role in check(): the real verifier is made by repair(). */
 #define PLACEHOLDER_VERIFIER "SCRAM-SHA-256$placeholder"
 
-/* The first column of every row of a query, as strings (caller in SPI). */
+/*
+ * The first column of every row of a query, as strings (caller in SPI).  Not
+ * read-only: each query takes a fresh snapshot, so it sees what committed
+ * while the caller waited for the tenant's lock.
+ */
 static List *
 query_column(const char *sql)
 {
 	List	   *result = NIL;
 	uint64		i;
 
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run: %s", sql);
 	for (i = 0; i < SPI_processed; i++)
 		result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
@@ -259,10 +265,99 @@ plan_repair(const Tenant *t, const char *verifier)
 									  quote_literal_cstr(tenant_marker(t->name)), known.data)))
 		plan = lappend(plan, plan_unmark("database", lfirst(lc), tenant_marker(t->name)));
 
+	plan = plan_unfinished(plan, t->name);
 	return plan_resolve_intents(plan, t);
 }
 
-/* Markers on roles and databases of tenants the registry does not know. */
+/*
+ * Unfinished databases (see plan_database) that an interrupted create of
+ * this tenant (NULL: of a tenant no longer registered) left behind: nobody
+ * can connect to them, they carry no marker, and the audit log shows that
+ * their owner set out to create exactly that name for the tenant.
+ */
+static List *
+plan_unfinished(List *plan, const char *tenant)
+{
+	const char *args[1] = {tenant};
+	SPITupleTable *rows;
+	uint64		n;
+
+	catalog_execute_text("SELECT d.datname FROM pg_catalog.pg_database d"
+						 " WHERE pg_catalog.starts_with(d.datname::pg_catalog.text, '" UNFINISHED_DATABASE_PREFIX "')"
+						 " AND NOT d.datallowconn"
+						 " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l WHERE l.objoid = d.oid"
+						 " AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
+						 " AND l.provider = '" MARKER_PROVIDER "')"
+						 " AND EXISTS (SELECT 1 FROM tenancy.audit_log a"
+						 " WHERE a.step = 'create_database' AND a.phase = 'intent'"
+						 " AND a.current_user_name = pg_catalog.pg_get_userbyid(d.datdba)"
+						 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || d.datname || ' ')"
+						 " AND CASE WHEN $1 IS NULL"
+						 " THEN NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE r.name = a.tenant)"
+						 " ELSE a.tenant = $1 END)"
+						 " ORDER BY 1", 1, args);
+	rows = SPI_tuptable;
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+	{
+		const char *datname = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
+		Step	   *step = make_step("drop_unfinished", "database", datname, NULL,
+									 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database"
+											  " WHERE datname = %s AND NOT datallowconn) AND NOT %s",
+											  quote_literal_cstr(datname), marked_sql(false, datname, NULL)),
+									 psprintf("DROP DATABASE %s", quote_identifier(datname)),
+									 "an interrupted onboarding left this unfinished database behind (nobody can connect to it)");
+
+		step->own_transaction = true;
+		plan = lappend(plan, step);
+	}
+	return plan;
+}
+
+/*
+ * What is wrong with the cluster itself: what makes a dump of it restore
+ * unmanageable, databases every tenant may leave objects in for others (or
+ * for every database later copied from them), a custodian unfit to own what
+ * tenants leave behind.  All for a person to fix.
+ */
+static List *
+plan_cluster_problems(void)
+{
+	List	   *plan = NIL;
+	SPITupleTable *rows;
+	char	   *custodian;
+
+	if (!loaded_at_startup)
+		plan = lappend(plan, plan_report("cluster", "shared_preload_libraries",
+										 "aurora_tenancy is not in shared_preload_libraries: pg_dumpall output would restore without tenant markers, leaving the tenants unmanageable; add it and restart"));
+
+	catalog_execute("SELECT d.datname FROM pg_catalog.pg_database d"
+					" WHERE d.datallowconn AND pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
+					" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l WHERE l.objoid = d.oid"
+					" AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
+					" AND l.provider = '" MARKER_PROVIDER "')"
+					" ORDER BY 1", 0, NULL, NULL, NULL);
+	rows = SPI_tuptable;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		const char *datname = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
+
+		plan = lappend(plan, plan_report("database", datname,
+										 psprintf("PUBLIC may connect: tenants can leave objects here for each other (in a template, for every copy); REVOKE CONNECT, TEMPORARY ON DATABASE %s FROM PUBLIC",
+												  quote_identifier(datname))));
+	}
+
+	catalog_execute(custodian_problem_sql, 0, NULL, NULL, NULL);
+	if ((custodian = catalog_value()) != NULL)
+		plan = lappend(plan, plan_report("role", CUSTODIAN_ROLE,
+										 psprintf("%s, so it must not own what offboarded tenants leave behind", custodian)));
+	return plan;
+}
+
+/*
+ * Markers on roles and databases of tenants the registry does not know, and
+ * their unfinished databases.
+ */
 List *
 plan_orphans(void)
 {
@@ -285,17 +380,27 @@ plan_orphans(void)
 		plan = lappend(plan, plan_unmark(SPI_getvalue(rows->vals[i], rows->tupdesc, 1),
 										 SPI_getvalue(rows->vals[i], rows->tupdesc, 2),
 										 SPI_getvalue(rows->vals[i], rows->tupdesc, 3)));
-	return plan;
+	return plan_unfinished(plan, NULL);
 }
 
-/* The tenants a check or repair covers: one (which must exist) or all. */
+/*
+ * The tenants a check or repair covers: one (which must exist) or all, in
+ * every state (an interrupted offboarding is a problem to report too).
+ */
 static List *
 tenants_covered(FunctionCallInfo fcinfo)
 {
 	char	   *name;
 
 	if (PG_ARGISNULL(0))
-		return query_column("SELECT name FROM tenancy.registry WHERE state <> 'offboarding' ORDER BY 1");
+	{
+		List	   *names = NIL;
+
+		catalog_execute("SELECT name FROM tenancy.registry ORDER BY 1", 0, NULL, NULL, NULL);
+		for (uint64 i = 0; i < SPI_processed; i++)
+			names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		return names;
+	}
 	name = tenant_argument(fcinfo, 0);
 	if (load_tenant(name) == NULL)
 		ereport(ERROR,
@@ -318,12 +423,15 @@ emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
 
 		if (!executor_run_step(ex, step))
 			continue;
+		if (executor_unreached(ex))
+			step = plan_report(step->object_type, step->object_name,
+							   "no background worker was free to look inside the database (max_worker_processes): not checked");
 		if (tenant)
 			values[0] = CStringGetTextDatum(tenant);
 		else
 			nulls[0] = true;	/* a marker of no registered tenant */
 		values[1] = CStringGetTextDatum(step->object_type);
-		values[2] = CStringGetTextDatum(step->database ?
+		values[2] = CStringGetTextDatum(step->database && strcmp(step->name, "report") != 0 ?
 										psprintf("%s.%s", step->database, step->object_name) :
 										step->object_name);
 		values[3] = CStringGetTextDatum(step->problem ? step->problem : step->name);
@@ -367,7 +475,8 @@ tenancy_check(PG_FUNCTION_ARGS)
 		executor_close_databases(ex);
 	}
 	if (PG_ARGISNULL(0))
-		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, NULL, plan_orphans());
+		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, NULL,
+					  list_concat(plan_orphans(), plan_cluster_problems()));
 	executor_end(ex);
 	SPI_finish();
 	return (Datum) 0;

@@ -29,12 +29,22 @@ WHERE operation_id = (SELECT operation_id FROM tenancy.audit_log
                       WHERE tenant = 'regress_i1' ORDER BY id DESC LIMIT 1);
 SELECT datacl FROM pg_database WHERE datname = 'regress_i1_db2';
 
--- interrupted between CREATE DATABASE and its marker: the intent row in the
--- audit log proves the database is this tenant's, so the re-run adopts it
+-- a database that lost its marker is no longer known to be the tenant's,
+-- though the audit log says the tenant created one of that name: refused,
+-- and reported
 SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_i1_db2 IS NULL;
 SELECT changes FROM tenancy.onboard('regress_i1', ARRAY['db1', 'db2']);
-SELECT label FROM pg_shseclabel l JOIN pg_database d ON d.oid = l.objoid
-WHERE d.datname = 'regress_i1_db2';
+SELECT object_name, problem FROM tenancy.check('regress_i1');
+SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_i1_db2 IS 'tenant=regress_i1';
+SELECT changes FROM tenancy.onboard('regress_i1', ARRAY['db1', 'db2']);
+
+-- a database is created unreachable under a random name, then secured,
+-- marked and renamed in one transaction: nobody could connect to it before
+SELECT regexp_replace(statement, 'tenancy_new_[0-9a-f]{16}', 'tenancy_new_<random>', 'g') AS statement
+FROM tenancy.audit_log WHERE tenant = 'regress_i1' AND step = 'create_database' AND phase = 'done'
+ORDER BY id LIMIT 1;
+SELECT datname, datallowconn, datacl FROM pg_database WHERE datname LIKE 'regress_i1_%' ORDER BY 1;
+SELECT count(*) AS unfinished FROM pg_database WHERE datname LIKE 'tenancy\_new\_%';
 
 -- a tenant whose onboarding stopped half way: the re-run completes it
 SELECT changes FROM tenancy.onboard('regress_i2', ARRAY['db1'], iam_auth => false);
@@ -66,3 +76,19 @@ VALUES ('onboard', 'regress_i3', 'create_database', 'intent', 'database', 'regre
 CREATE DATABASE regress_i3_db1;
 SELECT * FROM tenancy.onboard('regress_i3', ARRAY['db1'], iam_auth => false);
 DROP DATABASE regress_i3_db1;
+
+-- nor one whose create was interrupted (an intent row and no outcome) and
+-- that another role made meanwhile, with its own data
+INSERT INTO tenancy.audit_log (operation, tenant, step, phase, object_type, object_name,
+                               statement, session_user_name, current_user_name, backend_pid)
+VALUES ('onboard', 'regress_i4', 'create_database', 'intent', 'database', 'regress_i4_db1',
+        'CREATE DATABASE regress_i4_db1', 'postgres', 'postgres', 0);
+CREATE ROLE regress_i4_stranger CREATEDB;
+SET ROLE regress_i4_stranger;
+CREATE DATABASE regress_i4_db1;
+RESET ROLE;
+SELECT * FROM tenancy.onboard('regress_i4', ARRAY['db1'], iam_auth => false);
+SELECT count(*) AS tenant_roles FROM pg_roles WHERE rolname = 'regress_i4';
+SELECT datacl IS NULL AS untouched, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = 'regress_i4_db1';
+DROP DATABASE regress_i4_db1;
+DROP ROLE regress_i4_stranger;

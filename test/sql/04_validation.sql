@@ -36,6 +36,15 @@ SELECT * FROM tenancy.onboard('aws_tenant', ARRAY['db1']);
 SELECT * FROM tenancy.onboard('public', ARRAY['db1']);
 SELECT * FROM tenancy.onboard('template1', ARRAY['db1']);
 SELECT * FROM tenancy.onboard('template0', ARRAY['db1']);
+-- names SQL reserves for roles, and this extension's own
+SELECT * FROM tenancy.onboard('none', ARRAY['db1']);
+SELECT * FROM tenancy.onboard('user', ARRAY['db1']);
+SELECT * FROM tenancy.onboard('current_user', ARRAY['db1']);
+SELECT * FROM tenancy.onboard('session_user', ARRAY['db1']);
+SELECT * FROM tenancy.onboard('current_role', ARRAY['db1']);
+SELECT * FROM tenancy.onboard('all', ARRAY['db1']);
+SELECT * FROM tenancy.onboard('tenancy_custodian', ARRAY['db1']);
+SELECT * FROM tenancy.repair('none');
 SET tenancy.iam_role = 'regress_iam';
 SELECT * FROM tenancy.onboard('regress_iam', ARRAY['db1'], iam_auth => false);
 RESET tenancy.iam_role;

@@ -73,9 +73,12 @@ SELECT tenant, dropped_databases, changes > 0 AS changed FROM tenancy.offboard('
 RESET SESSION AUTHORIZATION;
 SELECT count(*) AS roles FROM pg_roles WHERE rolname = 'regress_n1';
 SELECT count(*) AS databases FROM pg_database WHERE datname LIKE 'regress_n1%';
--- the admin borrowed the role's privileges only to hand its objects over
+-- the admin borrowed the role's privileges only to hand its objects over,
+-- to the custodian (whose privileges it keeps: they are no more than its own)
 SELECT count(*) AS admin_memberships FROM pg_auth_members
-WHERE member = 'regress_admin'::regrole AND roleid <> 'pg_signal_backend'::regrole;
+WHERE member = 'regress_admin'::regrole
+  AND roleid NOT IN ('pg_signal_backend'::regrole, 'tenancy_custodian'::regrole);
+SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolinherit FROM pg_roles WHERE rolname = 'tenancy_custodian';
 
 -- a tenant database the admin cannot connect to: check() says so for that
 -- database only, instead of failing
@@ -85,3 +88,25 @@ SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_n4');
 SELECT tenancy.repair('regress_n4');
 RESET SESSION AUTHORIZATION;
 SELECT count(*) AS problems_for_a_superuser FROM tenancy.check('regress_n4');
+
+-- an offboarding the admin could not complete (the databases are a
+-- superuser's) is refused before its first step: the tenant keeps its
+-- logins and its state, and can still be resumed, suspended, offboarded
+SELECT tenancy.set_deletion_protection('regress_n4', false);
+SET SESSION AUTHORIZATION regress_admin;
+\set VERBOSITY default
+SELECT * FROM tenancy.offboard('regress_n4');
+\set VERBOSITY terse
+RESET SESSION AUTHORIZATION;
+SELECT state FROM tenancy.tenants WHERE name = 'regress_n4';
+SELECT rolcanlogin FROM pg_roles WHERE rolname = 'regress_n4';
+SELECT count(*) AS offboard_rows FROM tenancy.audit_log WHERE tenant = 'regress_n4' AND operation = 'offboard';
+-- and without pg_signal_backend, no suspension half done either
+REVOKE pg_signal_backend FROM regress_admin;
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_n6', ARRAY['db1'], iam_auth => false);
+SET SESSION AUTHORIZATION regress_admin;
+SELECT tenancy.suspend('regress_n6');
+RESET SESSION AUTHORIZATION;
+SELECT state FROM tenancy.tenants WHERE name = 'regress_n6';
+SELECT rolcanlogin FROM pg_roles WHERE rolname = 'regress_n6';
+GRANT pg_signal_backend TO regress_admin;

@@ -54,7 +54,20 @@ COMMENT ON TABLE tenancy.registry IS 'forged';
 DROP FUNCTION tenancy.onboard(text, text[], cidr[], boolean);
 ALTER FUNCTION tenancy.onboard(text, text[], cidr[], boolean) SECURITY DEFINER;
 DROP SCHEMA tenancy CASCADE;
+-- nor are the registry and the audit log dropped with the extension, or
+-- with what its owner owns, while tenants exist
+\set VERBOSITY default
+DROP EXTENSION aurora_tenancy;
+DROP EXTENSION IF EXISTS plpgsql, aurora_tenancy CASCADE;
+DROP OWNED BY postgres;
+\set VERBOSITY terse
 SELECT count(*) AS tables FROM pg_tables WHERE schemaname = 'tenancy';
+-- the deliberate way is a superuser's alone
+CREATE ROLE regress_dropper;
+SET ROLE regress_dropper;
+SET tenancy.allow_drop_extension = on;
+RESET ROLE;
+DROP ROLE regress_dropper;
 -- and a refused change leaves no audit row
 SELECT count(*) AS refused_rows FROM tenancy.audit_log
 WHERE phase = 'ddl' AND object_name LIKE 'tenancy.%';

@@ -97,12 +97,18 @@ SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_r1');
 -- the whole cluster: what the tests before left behind by hand (a connection
 -- limit set with ALTER ROLE, a role left NOLOGIN, the IAM role setting
 -- changed), all repaired at once
+-- and what is wrong with the cluster itself, for a person to decide: every
+-- database that PUBLIC (so every tenant) may connect to
 SELECT * FROM tenancy.check();
 SELECT tenancy.repair();
 SELECT * FROM tenancy.check();
 SELECT count(*) AS markers FROM pg_shseclabel l JOIN pg_database d ON d.oid = l.objoid
 WHERE d.datname = 'regress_r1_stray';
 DROP DATABASE regress_r1_stray;
+REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1, regression FROM PUBLIC;
+SELECT * FROM tenancy.check();
+-- (later tests connect to this database as other roles)
+GRANT CONNECT, TEMPORARY ON DATABASE regression TO PUBLIC;
 
 -- bad input
 SELECT * FROM tenancy.check('regress_nobody_here');
