@@ -32,3 +32,30 @@ CREATE DATABASE regress_d1_db3;
 SELECT tenancy.add_database('regress_d1', 'db3');
 DROP DATABASE regress_d1_db3;
 SELECT databases FROM tenancy.tenants WHERE name = 'regress_d1';
+
+-- new databases are copied from tenancy.database_template, which no tenant
+-- may reach: template1 (PUBLIC may connect) is refused, before any step
+SET tenancy.database_template = 'template1';
+\set VERBOSITY default
+SELECT * FROM tenancy.onboard('regress_t9', ARRAY['db1'], iam_auth => false);
+SET tenancy.database_template = 'regress_no_such_template';
+SELECT * FROM tenancy.onboard('regress_t9', ARRAY['db1'], iam_auth => false);
+\set VERBOSITY terse
+SELECT count(*) AS tenants FROM tenancy.tenants WHERE name = 'regress_t9';
+-- a template a DBA prepared, closed to PUBLIC and tenants, is used
+CREATE DATABASE regress_template;
+REVOKE ALL ON DATABASE regress_template FROM PUBLIC;
+\c regress_template
+CREATE TABLE prepared (id int);
+\c regression
+SET tenancy.database_template = 'regress_template';
+SELECT databases FROM tenancy.onboard('regress_t9', ARRAY['db1'], iam_auth => false);
+\c regress_t9_db1
+SELECT count(*) AS prepared_tables FROM pg_tables WHERE tablename = 'prepared';
+\c regression
+-- and refused once a tenant may connect to it
+SET tenancy.database_template = 'regress_template';
+GRANT CONNECT ON DATABASE regress_template TO regress_t9;
+SELECT tenancy.add_database('regress_t9', 'db2');
+RESET tenancy.database_template;
+REVOKE CONNECT ON DATABASE regress_template FROM regress_t9;

@@ -38,6 +38,42 @@ SELECT id, pg_get_userbyid(c.relowner) AS owner FROM tenant_data, pg_class c WHE
 \c regression
 -- a retained database is never adopted by a new tenant of the same name
 SELECT * FROM tenancy.onboard('regress_o2', ARRAY['db1'], iam_auth => false);
+-- once a person dropped it, the tenant can have a db1 again: active, listed,
+-- checked and offboarded like any other (the retained row stays as history)
+DROP DATABASE regress_o2_db1;
+SELECT databases, changes > 0 AS onboarded FROM tenancy.onboard('regress_o2', ARRAY['db1'], iam_auth => false);
+SELECT tenant, database_name, state FROM tenancy.tenant_databases WHERE tenant = 'regress_o2' ORDER BY state;
+SELECT databases FROM tenancy.tenants WHERE name = 'regress_o2';
+SELECT * FROM tenancy.check('regress_o2');
+SELECT tenancy.set_deletion_protection('regress_o2', false);
+SELECT dropped_databases FROM tenancy.offboard('regress_o2');
+SELECT count(*) AS databases FROM pg_database WHERE datname = 'regress_o2_db1';
+
+-- a tenant whose offboarding stopped half way is a problem check() reports
+-- for the whole cluster too, not only when asked about that tenant
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_o3', ARRAY['db1'], iam_auth => false);
+UPDATE tenancy.registry SET state = 'offboarding' WHERE name = 'regress_o3';
+SELECT tenant, object_type, object_name, problem FROM tenancy.check() WHERE tenant = 'regress_o3';
+SELECT tenancy.set_deletion_protection('regress_o3', false);
+SELECT dropped_databases FROM tenancy.offboard('regress_o3');
+
+-- a tenant's objects in a retained database go to the custodian, never to
+-- the admin who offboards it: a SECURITY DEFINER function the tenant
+-- planted runs as a role that can do nothing
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_o4', ARRAY['db1'], iam_auth => false);
+\c regress_o4_db1
+SET ROLE regress_o4;
+CREATE FUNCTION public.pwn() RETURNS text SECURITY DEFINER LANGUAGE sql
+AS $$ SELECT current_user::text $$;
+SELECT lo_create(4242) > 0 AS large_object;
+RESET ROLE;
+\c regression
+SELECT tenancy.set_deletion_protection('regress_o4', false);
+SELECT kept_databases FROM tenancy.offboard('regress_o4', keep_databases => true);
+\c regress_o4_db1
+SELECT public.pwn() AS runs_as;
+SELECT pg_get_userbyid(lomowner) AS large_object_owner FROM pg_largeobject_metadata WHERE oid = 4242;
+\c regression
 
 -- onboarding can begin again after an offboarding
 SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_o1', ARRAY['db1']);

@@ -94,6 +94,21 @@ CREATE DATABASE regress_r1_stray;
 SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_r1_stray IS 'tenant=regress_r1';
 SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_r1');
 
+-- an unfinished database an interrupted create left behind (it exists,
+-- unreachable and unmarked, and the audit log shows its creation began) is
+-- reported and dropped; one the audit log does not vouch for is not touched
+INSERT INTO tenancy.audit_log (operation_id, operation, tenant, step, phase, object_type, object_name,
+                               statement, session_user_name, current_user_name, backend_pid)
+VALUES (gen_random_uuid(), 'onboard', 'regress_r1', 'create_database', 'intent', 'database', 'regress_r1_db3',
+        'CREATE DATABASE tenancy_new_00000000000000aa TEMPLATE template0 ALLOW_CONNECTIONS false; ...',
+        'postgres', 'postgres', 0);
+CREATE DATABASE tenancy_new_00000000000000aa TEMPLATE template0 ALLOW_CONNECTIONS false;
+CREATE DATABASE tenancy_new_00000000000000bb TEMPLATE template0 ALLOW_CONNECTIONS false;
+SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_r1') WHERE object_type = 'database';
+SELECT tenancy.repair('regress_r1') > 0 AS repaired;
+SELECT datname FROM pg_database WHERE datname LIKE 'tenancy\_new\_%';
+DROP DATABASE tenancy_new_00000000000000bb;
+
 -- the whole cluster: what the tests before left behind by hand (a connection
 -- limit set with ALTER ROLE, a role left NOLOGIN, the IAM role setting
 -- changed), all repaired at once
