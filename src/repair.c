@@ -424,14 +424,14 @@ emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
 		if (!executor_run_step(ex, step))
 			continue;
 		if (executor_unreached(ex))
-			step = plan_report(step->object_type, step->object_name,
+			step = plan_report("database", step->database,
 							   "no background worker was free to look inside the database (max_worker_processes): not checked");
 		if (tenant)
 			values[0] = CStringGetTextDatum(tenant);
 		else
 			nulls[0] = true;	/* a marker of no registered tenant */
 		values[1] = CStringGetTextDatum(step->object_type);
-		values[2] = CStringGetTextDatum(step->database && strcmp(step->name, "report") != 0 ?
+		values[2] = CStringGetTextDatum(step->database ?
 										psprintf("%s.%s", step->database, step->object_name) :
 										step->object_name);
 		values[3] = CStringGetTextDatum(step->problem ? step->problem : step->name);

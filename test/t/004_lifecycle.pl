@@ -11,7 +11,8 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('lifecycle');
 $node->init;
-$node->append_conf('postgresql.conf', "password_encryption = 'scram-sha-256'\n");
+$node->append_conf('postgresql.conf', "password_encryption = 'scram-sha-256'\n"
+	  . "shared_preload_libraries = 'aurora_tenancy'\n");
 $node->start;
 my $hba = $node->data_dir . '/pg_hba.conf';
 open my $fh, '>', $hba or die $!;
@@ -19,7 +20,8 @@ print $fh "local all postgres trust\nlocal all all scram-sha-256\n";
 close $fh;
 $node->reload;
 
-$node->safe_psql('postgres', 'CREATE ROLE rds_iam NOLOGIN; CREATE EXTENSION aurora_tenancy;');
+$node->safe_psql('postgres', 'CREATE ROLE rds_iam NOLOGIN; CREATE EXTENSION aurora_tenancy;'
+	  . ' REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC;');
 my $pw = $node->safe_psql('postgres',
 	"SELECT password FROM tenancy.onboard('client01', ARRAY['db1', 'db2'], iam_auth => false)");
 
