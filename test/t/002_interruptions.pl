@@ -32,12 +32,13 @@ sub start_blocked_onboard
 	return ($s, $pid);
 }
 
-# A lock that blocks a new tenant's onboarding in its executor (the caller
-# reads tenant_databases only for tenants that exist): register_database.
+# A lock that blocks a new tenant's onboarding in its executor, which
+# registers the tenant's databases, and not its caller, which only reads
+# them: SHARE mode conflicts with INSERT, not with SELECT.
 sub lock_catalog
 {
 	my $l = $node->background_psql('postgres');
-	$l->query_safe('BEGIN; LOCK TABLE tenancy.tenant_databases IN ACCESS EXCLUSIVE MODE;');
+	$l->query_safe('BEGIN; LOCK TABLE tenancy.tenant_databases IN SHARE MODE;');
 	return $l;
 }
 

@@ -12,7 +12,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('hardening');
 $node->init;
-$node->append_conf('postgresql.conf', "password_encryption = 'scram-sha-256'\n");
+$node->append_conf('postgresql.conf', "password_encryption = 'scram-sha-256'\nrestart_after_crash = on\n");
 $node->start;
 my $hba = $node->data_dir . '/pg_hba.conf';
 open my $fh, '>', $hba or die $!;
@@ -163,6 +163,39 @@ SELECT databases FROM tenancy.onboard('templated', ARRAY['db1'], iam_auth => fal
 		'the refused template stops the operation');
 	like($out, qr/^0$/m, 'and nothing was made');
 	like($out, qr/x_templated_db1/, 'a valid template set afterwards is used');
+}
+
+# 2. The executor killed between CREATE DATABASE and the transaction that
+# secures, marks and names the database: what is left is an unfinished
+# database nobody can connect to; the re-run makes a new one; check()
+# reports the leftover and repair() drops it.
+{
+	$node->safe_psql('postgres', "SELECT * FROM tenancy.onboard('crash3', ARRAY['a'], iam_auth => false)");
+	my $l = $node->background_psql('postgres');
+	$l->query_safe('BEGIN; LOCK TABLE pg_catalog.pg_shseclabel IN SHARE MODE;');
+	my $s = $node->background_psql('postgres', on_error_stop => 0);
+	$s->query_until(qr/started/, "\\echo started\nSELECT tenancy.add_database('crash3', 'b');\n");
+	ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'aurora_tenancy executor' AND wait_event_type = 'Lock'"),
+		'crash: the executor waits to mark the new database');
+	is($node->safe_psql('postgres',
+		"SELECT datallowconn FROM pg_database WHERE datname LIKE 'tenancy\\_new\\_%'"), 'f',
+		'crash: the database exists under its unfinished name, closed to connections');
+	my $wpid = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'aurora_tenancy executor'");
+	kill 'KILL', $wpid;
+	eval { $l->quit };
+	eval { $s->quit };
+	ok($node->poll_query_until('postgres', 'SELECT 1', '1'), 'crash: the cluster is back');
+	is($node->safe_psql('postgres', "SELECT tenancy.add_database('crash3', 'b')"), 'crash3_b',
+		'crash: the re-run adds the database');
+	like($node->safe_psql('postgres', "SELECT string_agg(object_name || ': ' || problem, ',') FROM tenancy.check('crash3')"),
+		qr/^tenancy_new_[0-9a-f]{16}: an interrupted onboarding left this unfinished database behind/,
+		'crash: check() reports the leftover, and nothing else');
+	$node->safe_psql('postgres', "SELECT tenancy.repair('crash3')");
+	is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'tenancy\\_new\\_%'"), '0',
+		'crash: repair() drops it');
+	is($node->safe_psql('postgres', "SELECT count(*) FROM tenancy.check('crash3')"), '0', 'crash: all is well');
 }
 
 # 3. The deliberate way: the setting lets DROP EXTENSION go, and says so.
