@@ -99,6 +99,12 @@ extern void require_valid_settings(void);
 /* The role that takes over what offboarded tenants leave behind. */
 #define CUSTODIAN_ROLE "tenancy_custodian"
 
+/* SQL: is the pg_roles row under this alias a tenant role (carries a marker)? */
+#define TENANT_ROLE_SQL(alias) \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l WHERE l.objoid = " alias ".oid" \
+	" AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass" \
+	" AND l.provider = '" MARKER_PROVIDER "')"
+
 /* in names.c */
 extern void validate_tenant_name(const char *tenant);
 extern void validate_database_short_name(const char *short_name);

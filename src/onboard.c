@@ -145,10 +145,7 @@ refuse_unsafe_template(void)
 						 " WHEN NOT d.datallowconn THEN NULL"
 						 " WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
 						 " THEN 'PUBLIC may connect to it'"
-						 " WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
-						 " JOIN pg_catalog.pg_roles r ON r.oid = l.objoid"
-						 " WHERE l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
-						 " AND l.provider = '" MARKER_PROVIDER "'"
+						 " WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE " TENANT_ROLE_SQL("r")
 						 " AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT'))"
 						 " THEN 'a tenant may connect to it' END"
 						 " FROM (SELECT $1::pg_catalog.name AS datname) n"

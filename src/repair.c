@@ -331,20 +331,24 @@ plan_cluster_problems(void)
 		plan = lappend(plan, plan_report("cluster", "shared_preload_libraries",
 										 "aurora_tenancy is not in shared_preload_libraries: pg_dumpall output would restore without tenant markers, leaving the tenants unmanageable; add it and restart"));
 
-	catalog_execute("SELECT d.datname FROM pg_catalog.pg_database d"
-					" WHERE d.datallowconn AND pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
-					" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l WHERE l.objoid = d.oid"
-					" AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
+	catalog_execute("SELECT * FROM (SELECT d.datname, CASE WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
+					" THEN 'PUBLIC' ELSE (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ' ORDER BY r.rolname)"
+					" FROM pg_catalog.pg_roles r WHERE " TENANT_ROLE_SQL("r")
+					" AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT')) END AS who"
+					" FROM pg_catalog.pg_database d"
+					" WHERE d.datallowconn AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
+					" WHERE l.objoid = d.oid AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
 					" AND l.provider = '" MARKER_PROVIDER "')"
-					" ORDER BY 1", 0, NULL, NULL, NULL);
+					") d WHERE who IS NOT NULL ORDER BY 1", 0, NULL, NULL, NULL);
 	rows = SPI_tuptable;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		const char *datname = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
+		const char *who = SPI_getvalue(rows->vals[i], rows->tupdesc, 2);
 
 		plan = lappend(plan, plan_report("database", datname,
-										 psprintf("PUBLIC may connect: tenants can leave objects here for each other (in a template, for every copy); REVOKE CONNECT, TEMPORARY ON DATABASE %s FROM PUBLIC",
-												  quote_identifier(datname))));
+										 psprintf("%s may connect: tenants can leave objects here for each other (in a template, for every copy); REVOKE CONNECT, TEMPORARY ON DATABASE %s FROM %s",
+												  who, quote_identifier(datname), who)));
 	}
 
 	catalog_execute(custodian_problem_sql, 0, NULL, NULL, NULL);

@@ -122,6 +122,10 @@ WHERE d.datname = 'regress_r1_stray';
 DROP DATABASE regress_r1_stray;
 REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1, regression FROM PUBLIC;
 SELECT * FROM tenancy.check();
+-- a tenant granted CONNECT on a shared database is named
+GRANT CONNECT ON DATABASE template1 TO regress_r1;
+SELECT object_name, problem FROM tenancy.check();
+REVOKE CONNECT ON DATABASE template1 FROM regress_r1;
 -- (later tests connect to this database as other roles)
 GRANT CONNECT, TEMPORARY ON DATABASE regression TO PUBLIC;
 
