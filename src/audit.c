@@ -10,13 +10,9 @@
 #include <netdb.h>
 
 #include "common/ip.h"
-#include "common/keywords.h"
 #include "executor/spi.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
-#include "parser/scanner.h"
-#include "parser/gram.h"		/* after scanner.h, which it needs */
-#include "utils/formatting.h"
 #include "utils/guc.h"
 
 /* The caller's identity, captured once per operation in the caller's backend. */
@@ -90,88 +86,4 @@ audit_write(const AuditContext *ctx, const AuditEntry *entry)
 						 " $14::pg_catalog.inet, $15, $16::pg_catalog.int4, pg_catalog.pg_current_xact_id())",
 						 16, args);
 	SPI_finish();
-}
-
-static bool
-mentions_password(const char *literal)
-{
-	char	   *lower = asc_tolower(literal, strlen(literal));
-
-	return strstr(lower, "password") != NULL;
-}
-
-/*
- * Is this token the word password (the keyword, or a plain or quoted
- * identifier)?  Only IDENT carries a string here: the scanner fills the
- * value union differently per token, or not at all.
- */
-static bool
-is_password_word(int token, const core_YYSTYPE *value)
-{
-	return token == PASSWORD || (token == IDENT && strcmp(value->str, "password") == 0);
-}
-
-/*
- * A statement as it may be shown.  PostgreSQL's own scanner finds the string
- * literals (plain, E'', U&'' and dollar-quoted, past comments); a literal is
- * replaced by '<redacted>' if it follows the word PASSWORD, if it mentions a
- * password (connection strings), or, with all_literals, always (the options
- * of servers, user mappings and subscriptions).  Used for DDL the event
- * trigger records, whose text the extension did not write itself.
- */
-char *
-redact_statement(const char *sql, bool all_literals)
-{
-	MemoryContext oldcontext = CurrentMemoryContext;
-	StringInfo	buf = makeStringInfo();
-
-	PG_TRY();
-	{
-		core_yy_extra_type extra;
-		core_yyscan_t scanner;
-		core_YYSTYPE value;
-		YYLTYPE		location;
-		int			token;
-		int			copied = 0; /* sql[0..copied) is in buf */
-		int			literal_start = -1; /* a literal to redact, until the next token */
-		bool		after_password = false;
-
-		scanner = scanner_init(sql, &extra, &ScanKeywords, ScanKeywordTokens);
-		extra.escape_string_warning = false;	/* the statement was parsed already */
-		do
-		{
-			token = core_yylex(&value, &location, scanner);
-			if (literal_start >= 0)
-			{
-				int			end = token ? location : (int) strlen(sql);
-
-				while (end > literal_start && isspace((unsigned char) sql[end - 1]))
-					end--;
-				appendBinaryStringInfo(buf, sql + copied, literal_start - copied);
-				appendStringInfoString(buf, "'<redacted>'");
-				copied = end;
-				literal_start = -1;
-			}
-			if ((token == SCONST || token == USCONST) &&
-				(all_literals || after_password || mentions_password(value.str)))
-				literal_start = location;
-			after_password = is_password_word(token, &value);
-		} while (token != 0);
-		scanner_finish(scanner);
-		appendStringInfoString(buf, sql + copied);
-	}
-	PG_CATCH();
-	{
-		/*
-		 * The text scans differently now than when it was parsed (e.g.
-		 * standard_conforming_strings changed in between): show none of it
-		 * rather than fail the statement or show a secret.
-		 */
-		MemoryContextSwitchTo(oldcontext);
-		FlushErrorState();
-		resetStringInfo(buf);
-		appendStringInfoString(buf, "<statement not shown: it could not be redacted>");
-	}
-	PG_END_TRY();
-	return buf->data;
 }

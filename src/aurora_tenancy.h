@@ -137,6 +137,8 @@ extern char *catalog_value(void);
 extern void audit_context_init(AuditContext *ctx, const char *operation,
 							   const char *tenant);
 extern void audit_write(const AuditContext *ctx, const AuditEntry *entry);
+
+/* in redact.c */
 extern char *redact_statement(const char *sql, bool all_literals);
 
 /* in executor.c */
