@@ -33,10 +33,17 @@ CREATE EVENT TRIGGER tenancy_ddl_command_start ON ddl_command_start
 
 
 
--- === redaction ===
+-- === check(tenant, deep) ===
 
 
--- (end of redaction section)
+-- (end of check section)
+
+
+
+-- === a pinned search_path for every function ===
+
+
+-- (end of search_path section)
 
 
 
