@@ -35,6 +35,16 @@ CREATE EVENT TRIGGER tenancy_ddl_command_start ON ddl_command_start
 
 -- === check(tenant, deep) ===
 
+-- deep => false reads only the cluster-wide catalogs and the registry; the
+-- old one-argument function goes, or every call would be ambiguous.
+DROP FUNCTION tenancy.check(text);
+CREATE FUNCTION tenancy.check(tenant text DEFAULT NULL, deep boolean DEFAULT true)
+RETURNS TABLE (tenant text, object_type text, object_name text, problem text, fix text)
+AS 'MODULE_PATHNAME', 'tenancy_check' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
+COMMENT ON FUNCTION tenancy.check(text, boolean) IS
+	'Compares the registry with the cluster; each row is a problem and the statements repair() would run for it. With deep => false, nothing inside tenant databases is looked at, and no worker is started.';
+REVOKE EXECUTE ON FUNCTION tenancy.check(text, boolean) FROM PUBLIC;
 
 -- (end of check section)
 

@@ -83,6 +83,8 @@ typedef struct TenantSpec
 	const char **short_names;
 	const char **database_names;
 	const char *verifier;		/* set when the role is to be created */
+	bool	   *inside_unknown;	/* per database: must its inside be looked at?
+								 * NULL: every database's */
 } TenantSpec;
 
 /* in guc.c */
@@ -90,6 +92,7 @@ extern char *tenancy_database_name_template;
 extern char *tenancy_database_template;
 extern char *tenancy_iam_role;
 extern bool tenancy_allow_drop_extension;
+extern int	tenancy_check_workers;
 extern void GucInit(void);
 extern void require_valid_settings(void);
 
@@ -146,8 +149,7 @@ extern Executor *executor_begin(const char *operation, const char *tenant, bool 
 extern bool executor_run_step(Executor *ex, const Step *step);
 extern bool executor_can_connect(const char *database);
 extern bool executor_unreached(Executor *ex);
-extern void executor_start_databases(Executor *ex, int n, const char **databases);
-extern void executor_close_databases(Executor *ex);
+extern void executor_start_databases(Executor *ex, List *databases);
 extern void executor_end(Executor *ex);
 
 /* A tenant as the registry records it. */
@@ -175,7 +177,8 @@ extern char *role_oid_sql(const char *role);
 extern char *marked_sql(bool role, const char *name, const char *tenant);
 extern List *plan_onboard(const TenantSpec *spec, Step *role_password);
 extern Step *plan_allowed_ips(const char *tenant, const char *allowed_ips);
-extern List *plan_database(List *plan, const TenantSpec *spec, const char *datname);
+extern List *plan_database(List *plan, const TenantSpec *spec, const char *datname,
+						   bool inside);
 extern Step *plan_create_role(const TenantSpec *spec);
 extern Step *plan_iam_membership(const char *tenant, bool member);
 extern Step *plan_activate(const char *tenant);
@@ -198,7 +201,7 @@ extern List *plan_offboard(const Tenant *t, bool keep_databases);
 extern const char *custodian_problem_sql;
 
 /* in repair.c */
-extern List *plan_repair(const Tenant *t, const char *verifier);
+extern List *plan_repair(const Tenant *t, const char *verifier, bool deep);
 extern List *plan_orphans(void);
 
 /* in operation.c */

@@ -13,15 +13,24 @@
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
-/* The role that owns this extension (and so its tables). */
+/*
+ * The role that owns this extension (and so its tables), looked up once per
+ * transaction: an operation asks for it before every catalog statement.
+ */
 static Oid
 extension_owner(void)
 {
+	static Oid	owner_oid = InvalidOid;
+	static LocalTransactionId looked_up_in = InvalidLocalTransactionId;
 	bool		isnull;
 	Datum		owner;
+
+	if (looked_up_in == MyProc->lxid && OidIsValid(owner_oid))
+		return owner_oid;
 
 	if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'aurora_tenancy'",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -31,7 +40,9 @@ extension_owner(void)
 						get_database_name(MyDatabaseId)),
 				 errhint("Run CREATE EXTENSION aurora_tenancy in the database tenants are managed from.")));
 	owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return DatumGetObjectId(owner);
+	owner_oid = DatumGetObjectId(owner);
+	looked_up_in = MyProc->lxid;
+	return owner_oid;
 }
 
 /*

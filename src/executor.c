@@ -10,7 +10,7 @@
  * audit rows, and answers "done", "nothing to do" or an error, which the
  * caller re-throws with its SQLSTATE and a context line naming the database.
  * Besides the worker in the extension's database, one tenant database's
- * worker runs at a time (a dry run starts up to two ahead).  The guard of a
+ * worker runs at a time (a dry run starts up to tenancy.check_workers ahead).  The guard of a
  * step in the extension's database is read in the caller's backend first, so
  * work that is already done starts no worker there, and a dry run none at all.
  *
@@ -56,7 +56,6 @@
 #define KEY_REQUESTS		1
 #define KEY_REPLIES			2
 #define QUEUE_SIZE			65536
-#define PRESTARTED_DATABASES 2	/* tenant-database workers a dry run starts ahead */
 
 /* Requests (caller -> worker) */
 #define MSG_STEP			'S'	/* run a step */
@@ -96,7 +95,10 @@ struct Executor
 	bool		dry_run;
 	bool		unreached;		/* the last dry-run step found no worker slot */
 	ExecutorSession *home;
-	List	   *sessions;		/* ExecutorSession *, one per other database */
+	List	   *sessions;		/* ExecutorSession *, one per other database,
+								 * in the order the plan comes to them */
+	List	   *ahead;			/* databases to start workers for before the
+								 * plan comes to them (a dry run) */
 };
 
 /* A worker's answer: whether the step ran (or was needed), or its error. */
@@ -801,11 +803,32 @@ session_close(ExecutorSession *s)
 	(void) WaitForBackgroundWorkerShutdown(s->handle);
 }
 
+/*
+ * Keeps up to tenancy.check_workers workers started for the databases ahead,
+ * in order, as slots allow (best effort: a database with no free slot now
+ * is started later).
+ */
+static void
+start_ahead(Executor *ex)
+{
+	while (ex->ahead != NIL && list_length(ex->sessions) < tenancy_check_workers)
+	{
+		const char *database = linitial(ex->ahead);
+		ExecutorSession *s = NULL;
+
+		if (executor_can_connect(database) &&
+			(s = session_open(ex, database, true)) == NULL)
+			return;
+		ex->ahead = list_delete_first(ex->ahead);
+		if (s)
+			ex->sessions = lappend(ex->sessions, s);
+	}
+}
+
 static ExecutorSession *
 session_for(Executor *ex, const char *database, bool missing_ok)
 {
-	ListCell   *lc;
-	ExecutorSession *s;
+	ExecutorSession *s = NULL;
 
 	if (database == NULL)
 	{
@@ -814,49 +837,47 @@ session_for(Executor *ex, const char *database, bool missing_ok)
 		session_await(ex->home);
 		return ex->home;
 	}
-	foreach(lc, ex->sessions)
-	{
-		s = lfirst(lc);
-		if (strcmp(s->database, database) == 0)
-		{
-			session_await(s);
-			return s;
-		}
-	}
 
 	/*
-	 * Plans take the databases one after the other: the one before is done
-	 * with, and its worker would only hold a slot (max_worker_processes).
+	 * Plans take the databases one after the other: those before this one
+	 * are done with, and their workers would only hold slots
+	 * (max_worker_processes).
 	 */
-	executor_close_databases(ex);
-	s = session_open(ex, database, missing_ok);
+	while (ex->sessions != NIL)
+	{
+		ExecutorSession *first = linitial(ex->sessions);
+
+		if (strcmp(first->database, database) == 0)
+		{
+			s = first;
+			break;
+		}
+		session_close(first);
+		ex->sessions = list_delete_first(ex->sessions);
+	}
 	if (s == NULL)
-		return NULL;
-	ex->sessions = list_make1(s);
+	{
+		if (ex->ahead != NIL && strcmp(linitial(ex->ahead), database) == 0)
+			ex->ahead = list_delete_first(ex->ahead);
+		if ((s = session_open(ex, database, missing_ok)) == NULL)
+			return NULL;
+		ex->sessions = list_make1(s);
+	}
+	start_ahead(ex);
 	session_await(s);
 	return s;
 }
 
 /*
- * Starts workers for the first of the given (existing) databases at once,
- * instead of one after the other as steps come to them: a dry run then
- * waits for fewer worker starts.  Best effort: a database without a free
- * worker slot now is opened when a step needs it.
+ * The (existing) databases a dry run will look into, in the order it will:
+ * their workers are started ahead, several at once, instead of one after
+ * the other as steps come to them.
  */
 void
-executor_start_databases(Executor *ex, int n, const char **databases)
+executor_start_databases(Executor *ex, List *databases)
 {
-	int			i;
-
-	executor_close_databases(ex);
-	for (i = 0; i < n && list_length(ex->sessions) < PRESTARTED_DATABASES; i++)
-	{
-		ExecutorSession *s;
-
-		if (executor_can_connect(databases[i]) &&
-			(s = session_open(ex, databases[i], true)) != NULL)
-			ex->sessions = lappend(ex->sessions, s);
-	}
+	ex->ahead = list_copy(databases);
+	start_ahead(ex);
 }
 
 Executor *
@@ -982,9 +1003,9 @@ executor_unreached(Executor *ex)
 	return ex->unreached;
 }
 
-/* Lets the workers in other databases go, e.g. between tenants. */
-void
-executor_close_databases(Executor *ex)
+/* Lets the workers in other databases go. */
+static void
+close_databases(Executor *ex)
 {
 	ListCell   *lc;
 
@@ -997,7 +1018,8 @@ executor_close_databases(Executor *ex)
 void
 executor_end(Executor *ex)
 {
-	executor_close_databases(ex);
+	ex->ahead = NIL;
+	close_databases(ex);
 	if (ex->home)
 		session_close(ex->home);
 	ex->home = NULL;

@@ -11,6 +11,7 @@ char	   *tenancy_database_name_template = NULL;
 char	   *tenancy_database_template = NULL;
 char	   *tenancy_iam_role = NULL;
 bool		tenancy_allow_drop_extension = false;
+int			tenancy_check_workers = 4;
 
 /*
  * A value set before the library was loaded (SET in the session, ALTER ROLE
@@ -109,6 +110,15 @@ GucInit(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("tenancy.check_workers",
+							"Background workers check() keeps started ahead, to look into several tenant databases at once.",
+							NULL,
+							&tenancy_check_workers,
+							4, 1, 64,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("tenancy.allow_drop_extension",
 							 "Lets DROP EXTENSION aurora_tenancy (and DROP SCHEMA tenancy, DROP OWNED BY its owner) go ahead while tenants exist, destroying the registry and the audit log.",

@@ -238,6 +238,41 @@ require_iam_role(void)
 }
 
 /*
+ * Which databases onboarding must look inside.  What is inside a database
+ * (schema public's ACL) takes a worker connected to it to even read, so
+ * onboarding trusts its own record: a database that exists, and whose
+ * schema_privileges step the audit log shows done since the database was
+ * last created, is not looked into again.  Drift made by hand in there is
+ * check()'s and repair()'s to find and fix; they always look.
+ */
+static bool *
+databases_inside_unknown(const TenantSpec *spec)
+{
+	bool	   *unknown = palloc(sizeof(bool) * spec->ndatabases);
+	int			i;
+
+	for (i = 0; i < spec->ndatabases; i++)
+	{
+		const char *args[2] = {spec->tenant, spec->database_names[i]};
+		char	   *done;
+
+		unknown[i] = true;
+		if (!OidIsValid(get_database_oid(spec->database_names[i], true)))
+			continue;
+		catalog_execute_text("SELECT EXISTS (SELECT 1 FROM tenancy.audit_log s"
+							 " WHERE s.tenant = $1 AND s.database = $2"
+							 " AND s.step = 'schema_privileges' AND s.phase = 'done'"
+							 " AND s.id > COALESCE((SELECT max(c.id) FROM tenancy.audit_log c"
+							 " WHERE c.tenant = $1 AND c.object_name = $2"
+							 " AND c.step = 'create_database' AND c.phase = 'done'), 0))",
+							 2, args);
+		done = catalog_value();
+		unknown[i] = done == NULL || strcmp(done, "t") != 0;
+	}
+	return unknown;
+}
+
+/*
  * Brings a tenant to the desired state: checks what exists, then plans and
  * runs the steps.  The caller holds the tenant's lock and is connected to
  * SPI; spec->short_names are validated.  Fills spec->database_names and
@@ -288,6 +323,7 @@ ensure_tenant(TenantSpec *spec, char **password)
 		password_step = plan_set_password(spec->tenant, scram_verifier(*password));
 	}
 	refuse_missing_privileges(spec);
+	spec->inside_unknown = databases_inside_unknown(spec);
 
 	changes = run_plan("onboard", spec->tenant, plan_onboard(spec, password_step),
 					   password_step, &password_set);

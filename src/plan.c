@@ -159,7 +159,8 @@ plan_create_role(const TenantSpec *spec)
 
 /*
  * One database, then its ACL and that of its schema public (each ACL one
- * step: PUBLIC revoked and the tenant granted, together).
+ * step: PUBLIC revoked and the tenant granted, together); the latter only
+ * with inside, as it takes a worker in the database to even look.
  *
  * A database is created under a random name no one else can know, from a
  * template no tenant can write to, with connections refused: nobody can
@@ -170,7 +171,7 @@ plan_create_role(const TenantSpec *spec)
  * unreachable unfinished database, which check() reports and repair() drops.
  */
 List *
-plan_database(List *plan, const TenantSpec *spec, const char *datname)
+plan_database(List *plan, const TenantSpec *spec, const char *datname, bool inside)
 {
 	const char *db = quote_identifier(datname);
 	const char *dblit = quote_literal_cstr(datname);
@@ -209,6 +210,8 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname)
 							 "PUBLIC holds a privilege on the database, or the tenant lacks one"));
 
 	/* inside the database: its schema public */
+	if (!inside)
+		return plan;
 	plan = lappend(plan,
 				   make_step("schema_privileges", "schema", "public", datname,
 							 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public')"
@@ -260,7 +263,8 @@ plan_onboard(const TenantSpec *spec, Step *role_password)
 	if (role_password)
 		plan = lappend(plan, role_password);
 	for (i = 0; i < spec->ndatabases; i++)
-		plan = plan_database(plan, spec, spec->database_names[i]);
+		plan = plan_database(plan, spec, spec->database_names[i],
+							 spec->inside_unknown == NULL || spec->inside_unknown[i]);
 	if (spec->iam_auth)
 		plan = lappend(plan, plan_iam_membership(spec->tenant, true));
 	plan = lappend(plan, plan_activate(spec->tenant));

@@ -218,7 +218,7 @@ marked_for(const char *marker_of, const Tenant *t)
  * to anyone: rotate_password() gives it one.
  */
 List *
-plan_repair(const Tenant *t, const char *verifier)
+plan_repair(const Tenant *t, const char *verifier, bool deep)
 {
 	TenantSpec	spec = {0};
 	List	   *plan = NIL;
@@ -251,7 +251,7 @@ plan_repair(const Tenant *t, const char *verifier)
 			plan = lappend(plan, plan_report("database", datname, NOT_THE_TENANTS));
 			continue;
 		}
-		plan = plan_inside_reach(plan, plan_database(NIL, &spec, datname), datname);
+		plan = plan_inside_reach(plan, plan_database(NIL, &spec, datname, deep), datname);
 		plan = plan_other_grantees(plan, t, datname);
 	}
 	if (strcmp(t->state, "onboarding") == 0)
@@ -447,36 +447,51 @@ emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
 	}
 }
 
+/*
+ * check(tenant, deep): a dry run of repair's plans.  Deep, it looks inside
+ * every tenant database, with workers started several at once, ahead of the
+ * steps that need them; not deep, it reads only what the catalogs of the
+ * extension's database and the cluster-wide catalogs tell, and starts no
+ * worker at all.
+ */
 Datum
 tenancy_check(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		deep = PG_NARGS() < 2 || PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
 	Executor   *ex;
-	List	   *tenants;
+	List	   *tenants = NIL;
+	List	   *databases = NIL;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	tenants = tenants_covered(fcinfo);
-	ex = executor_begin("check", NULL, true);
-	foreach(lc, tenants)
+	foreach(lc, tenants_covered(fcinfo))
 	{
 		Tenant	   *t = load_tenant(lfirst(lc));
 
 		if (t == NULL)
 			continue;			/* offboarded meanwhile */
+		tenants = lappend(tenants, t);
+		for (int i = 0; deep && strcmp(t->state, "offboarding") != 0 && i < t->ndatabases; i++)
+			if (OidIsValid(get_database_oid(t->database_names[i], true)))
+				databases = lappend(databases, (char *) t->database_names[i]);
+	}
+
+	ex = executor_begin("check", NULL, true);
+	executor_start_databases(ex, databases);
+	foreach(lc, tenants)
+	{
+		Tenant	   *t = lfirst(lc);
+
 		if (strcmp(t->state, "offboarding") == 0)
-		{
 			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
 						  list_make1(plan_report("tenant", t->name,
 												 "its offboarding was interrupted: call tenancy.offboard() again")));
-			continue;
-		}
-		executor_start_databases(ex, t->ndatabases, t->database_names);
-		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
-					  plan_repair(t, PLACEHOLDER_VERIFIER));
-		executor_close_databases(ex);
+		else
+			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
+						  plan_repair(t, PLACEHOLDER_VERIFIER, deep));
 	}
 	if (PG_ARGISNULL(0))
 		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, NULL,
@@ -507,7 +522,7 @@ tenancy_repair(PG_FUNCTION_ARGS)
 			continue;
 		changes += run_plan("repair", t->name,
 							plan_repair(t, OidIsValid(get_role_oid(t->name, true)) ?
-										NULL : scram_verifier(generate_password())),
+										NULL : scram_verifier(generate_password()), true),
 							NULL, NULL);
 	}
 	if (PG_ARGISNULL(0))
