@@ -16,6 +16,7 @@ _PG_init(void)
 {
 	GucInit();
 	MarkerInit();
+	AuditChainInit();
 	AwsInit();
 	MarkGUCPrefixReserved("tenancy");
 }

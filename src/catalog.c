@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/portal.h"
 
 /* The role that owns this extension (and so its tables). */
 static Oid
@@ -35,19 +36,26 @@ extension_owner(void)
 }
 
 /*
- * Runs one statement through SPI as the extension owner.  The caller is
- * connected to SPI and reads SPI_tuptable afterwards.  Each statement takes
- * a fresh snapshot, so it sees what executors committed meanwhile.
+ * Runs one statement through SPI as the extension owner: executed, or (with
+ * cursor) opened as a read-only cursor, whose permissions are checked now.
+ * The caller is connected to SPI and reads SPI_tuptable afterwards.  Each
+ * statement takes a fresh snapshot, so it sees what executors committed
+ * meanwhile.
+ *
+ * Everything run here is the extension's own SQL, so audit rows it inserts
+ * (audit_write(), the outcomes repair() records) are the extension's: the
+ * audit chain is armed meanwhile, and links them.
  */
-int
-catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				const char *nulls)
+static int
+run_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			 const char *nulls, Portal *cursor)
 {
 	Oid			owner = extension_owner();
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	int			ret;
+	bool		save_armed = audit_chain_armed;
+	int			ret = 0;
 
 	/*
 	 * As the owner, nothing of the caller's may be looked up: not its
@@ -61,11 +69,19 @@ catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	{
 		(void) set_config_option("search_path", SAFE_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-		ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		if (cursor)
+			*cursor = SPI_cursor_open_with_args(NULL, sql, nargs, argtypes, values, nulls,
+												true, 0);
+		else
+		{
+			audit_chain_armed = true;
+			ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		}
 		AtEOXact_GUC(true, save_nestlevel);
 	}
 	PG_FINALLY();
 	{
+		audit_chain_armed = save_armed;
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
@@ -73,6 +89,23 @@ catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	return ret;
+}
+
+int
+catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				const char *nulls)
+{
+	return run_as_owner(sql, nargs, argtypes, values, nulls, NULL);
+}
+
+/* A read-only cursor over a query of the catalog; fetch with SPI_cursor_fetch. */
+Portal
+catalog_cursor_open(const char *sql)
+{
+	Portal		cursor = NULL;
+
+	(void) run_as_owner(sql, 0, NULL, NULL, NULL, &cursor);
+	return cursor;
 }
 
 /* The first column of the first row of the last catalog_execute, or NULL. */
