@@ -38,6 +38,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
@@ -134,7 +135,6 @@ typedef struct CanonLayout
 bool		audit_chain_armed = false;
 
 /* State for writing the head to the server log once a transaction commits. */
-static Oid	chain_relid = InvalidOid;	/* tenancy.audit_log, once seen */
 static bool chain_written = false;	/* this transaction appended a row */
 static bool log_at_exit = false;	/* an executor: one line when it leaves */
 static char noted_head[NAMEDATALEN + 128];	/* "database\tid:hex" before commit, or "" */
@@ -468,7 +468,6 @@ tenancy_chain_audit_row(PG_FUNCTION_ARGS)
 	nulls[0] = false;
 	tuple = heap_modify_tuple_by_cols(tuple, desc, 1, cols, values, nulls);
 
-	chain_relid = RelationGetRelid(rel);
 	chain_written = true;
 	return PointerGetDatum(tuple);
 }
@@ -702,13 +701,17 @@ log_head(void)
 static void
 chain_xact_callback(XactEvent event, void *arg)
 {
+	Oid			relid;
+
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 			noted_head[0] = '\0';
-			if (chain_written && OidIsValid(chain_relid))
+			/* looked up by name: the transaction may have dropped the extension since */
+			if (chain_written &&
+				OidIsValid(relid = get_relname_relid("audit_log", get_namespace_oid("tenancy", true))))
 			{
-				Relation	rel = table_open(chain_relid, AccessShareLock);
+				Relation	rel = table_open(relid, AccessShareLock);
 				CanonLayout layout;
 				int64		id;
 				bytea	   *hash;

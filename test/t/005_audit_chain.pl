@@ -191,19 +191,30 @@ is(verify($db), '', 'rewritten chain: consistent in itself');
 ($head_id) = $head =~ /^(\d+):/;
 like(verify($db, $head), qr/^$head_id: the kept head does not match/, 'rewritten chain: the kept head catches it');
 
-# --- concurrent operations make one line
+# --- concurrent operations make one line: a transaction that recorded DDL
+# holds the chain's lock (the key the README names) until it commits, two
+# operations wait for it, then append interleaved
 $db = fresh_database('concurrent');
 my $s1 = $node->background_psql($db);
 my $s2 = $node->background_psql($db);
 my $s3 = $node->background_psql($db);
+$s3->query_safe('BEGIN; CREATE TABLE public.c0 (a int)');
 $s1->query_until(qr/started/, "\\echo started\nSELECT changes FROM tenancy.onboard('conc_a', ARRAY['db1', 'db2', 'db3']);\n");
 $s2->query_until(qr/started/, "\\echo started\nSELECT changes FROM tenancy.onboard('conc_b', ARRAY['db1', 'db2', 'db3']);\n");
+ok($node->poll_query_until($db, q{
+SELECT count(*) = 2 FROM pg_locks
+WHERE locktype = 'advisory' AND classid = 5522767 AND objid = 0 AND objsubid = 2 AND NOT granted}),
+	'concurrent: both operations wait for the chain lock');
+$s3->query_safe('COMMIT');
 $s3->query_safe('CREATE TABLE public.c1 (a int); CREATE TABLE public.c2 (a int); CREATE TABLE public.c3 (a int)');
 $s1->query_safe('SELECT 1');
 $s2->query_safe('SELECT 1');
 $_->quit for ($s1, $s2, $s3);
 is($node->safe_psql($db, "SELECT string_agg(name || ':' || state, ',' ORDER BY name) FROM tenancy.tenants WHERE name IN ('conc_a', 'conc_b')"),
 	'conc_a:active,conc_b:active', 'concurrent: both operations completed');
+note('operation switches along the log: ', $node->safe_psql($db, q{
+SELECT count(*) FROM (SELECT tenant IS DISTINCT FROM lag(tenant) OVER (ORDER BY id) AS switch
+					  FROM tenancy.audit_log WHERE tenant IN ('conc_a', 'conc_b')) s WHERE switch}));
 is(verify($db), '', 'concurrent: the chain is one line');
 is($node->safe_psql($db, 'SELECT count(*) = count(DISTINCT prev_hash) + 1 FROM tenancy.audit_log'),
 	't', 'concurrent: no two rows link to the same row');
