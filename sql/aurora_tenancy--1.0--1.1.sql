@@ -59,5 +59,63 @@ REVOKE EXECUTE ON FUNCTION tenancy.check(text, boolean) FROM PUBLIC;
 
 -- === the audit chain: tamper evidence ===
 
+-- Every row the extension writes carries the SHA-256 of its canonical form
+-- and of the row before it (src/audit_chain.c), so a row changed, deleted,
+-- reordered or inserted by hand breaks the chain.
+ALTER TABLE tenancy.audit_log
+	ADD COLUMN prev_hash bytea,
+	ADD COLUMN row_hash bytea;
+COMMENT ON COLUMN tenancy.audit_log.prev_hash IS
+	'row_hash of the row before this one in the chain; NULL for the first.';
+COMMENT ON COLUMN tenancy.audit_log.row_hash IS
+	'SHA-256 of the row''s canonical form, prev_hash included; NULL for a row aurora_tenancy did not write.';
+
+CREATE FUNCTION tenancy.audit_row_hash(tenancy.audit_log) RETURNS bytea
+AS 'MODULE_PATHNAME', 'tenancy_audit_row_hash'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION tenancy.audit_row_hash(tenancy.audit_log) IS
+	'The row_hash an audit row must carry, given its prev_hash: SHA-256 of its canonical form.';
+REVOKE EXECUTE ON FUNCTION tenancy.audit_row_hash(tenancy.audit_log) FROM PUBLIC;
+
+-- Links the rows the extension writes, under an advisory lock so the chain
+-- is one line; leaves any other row (by hand, a restore's COPY) as given.
+-- ENABLE ALWAYS: chained under session_replication_role = replica too.
+CREATE FUNCTION tenancy.chain_audit_row() RETURNS trigger
+AS 'MODULE_PATHNAME', 'tenancy_chain_audit_row' LANGUAGE C;
+COMMENT ON FUNCTION tenancy.chain_audit_row() IS
+	'Trigger function that gives each audit row aurora_tenancy writes its id, prev_hash and row_hash.';
+CREATE TRIGGER audit_log_chain
+	BEFORE INSERT ON tenancy.audit_log
+	FOR EACH ROW EXECUTE FUNCTION tenancy.chain_audit_row();
+ALTER TABLE tenancy.audit_log ENABLE ALWAYS TRIGGER audit_log_chain;
+
+-- Rows written before 1.1 are chained now, in (id, at) order, the order
+-- verification walks; the append-only guard steps aside for this only.
+ALTER TABLE tenancy.audit_log DISABLE TRIGGER audit_log_append_only;
+DO $$
+DECLARE
+	r			record;
+	entry		tenancy.audit_log;
+	prev		bytea;
+BEGIN
+	FOR r IN SELECT a.ctid AS tid, a AS entry FROM tenancy.audit_log a ORDER BY a.id, a.at
+	LOOP
+		entry := r.entry;
+		entry.prev_hash := prev;
+		prev := tenancy.audit_row_hash(entry);
+		UPDATE tenancy.audit_log SET prev_hash = entry.prev_hash, row_hash = prev
+		WHERE ctid = r.tid;
+	END LOOP;
+END
+$$;
+ALTER TABLE tenancy.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+
+CREATE FUNCTION tenancy.verify_audit_log(head text DEFAULT NULL)
+RETURNS TABLE (id bigint, problem text)
+AS 'MODULE_PATHNAME', 'tenancy_verify_audit_log' LANGUAGE C
+SET search_path = pg_catalog, pg_temp VOLATILE;
+COMMENT ON FUNCTION tenancy.verify_audit_log(text) IS
+	'Checks the audit log''s hash chain, and a head kept from the server log (''<id>:<hash>''); one row per problem, none while intact.';
+REVOKE EXECUTE ON FUNCTION tenancy.verify_audit_log(text) FROM PUBLIC;
 
 -- (end of audit chain section)

@@ -21,6 +21,7 @@ _PG_init(void)
 	loaded_at_startup = process_shared_preload_libraries_in_progress;
 	GucInit();
 	MarkerInit();
+	AuditChainInit();
 	AwsInit();
 	MarkGUCPrefixReserved("tenancy");
 }

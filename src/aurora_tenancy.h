@@ -25,6 +25,9 @@
 /* classid of the lock on a database name being claimed: (5522767, hashtext(name)) */
 #define DATABASE_NAME_LOCK_CLASS 5522767
 
+/* classid of the audit chain's lock: pg_advisory_xact_lock(5522768, 0) */
+#define AUDIT_CHAIN_LOCK_CLASS 5522768
+
 /*
  * One step of a plan: a statement that moves the cluster towards the desired
  * state, with a guard that says whether it is still needed.  The guard runs
@@ -135,6 +138,7 @@ extern int	catalog_execute(const char *sql, int nargs, Oid *argtypes,
 							Datum *values, const char *nulls);
 extern int	catalog_execute_text(const char *sql, int nargs, const char *const *args);
 extern char *catalog_value(void);
+extern struct PortalData *catalog_cursor_open(const char *sql);
 
 /* in audit.c */
 extern void audit_context_init(AuditContext *ctx, const char *operation,
@@ -143,6 +147,12 @@ extern void audit_write(const AuditContext *ctx, const AuditEntry *entry);
 
 /* in redact.c */
 extern char *redact_statement(const char *sql, bool all_literals);
+
+/* in audit_chain.c */
+extern bool audit_chain_armed;
+extern void AuditChainInit(void);
+extern void audit_chain_log_head_at_exit(void);
+extern bool audit_log_is_empty(void);
 
 /* in executor.c */
 extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);

@@ -16,6 +16,7 @@
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/portal.h"
 
 /*
  * The role that owns this extension (and so its tables), looked up once per
@@ -46,20 +47,27 @@ extension_owner(void)
 }
 
 /*
+/*
  * Runs one statement through SPI as the given role, with a search_path no
  * user can write to: nothing of the caller's may be looked up, not its
- * search_path, not its temporary schema.  The caller is connected to SPI
- * and reads SPI_tuptable afterwards.  Each statement takes a fresh
- * snapshot, so it sees what executors committed meanwhile.
+ * search_path, not its temporary schema.  Executed, or (with cursor) opened
+ * as a read-only cursor, whose permissions are checked now.  The caller is
+ * connected to SPI and reads SPI_tuptable afterwards.  Each statement takes
+ * a fresh snapshot, so it sees what executors committed meanwhile.
+ *
+ * With arm_chain the statement is the extension's own SQL, so audit rows it
+ * inserts (audit_write(), the outcomes repair() records) are the
+ * extension's: the audit chain is armed meanwhile, and links them.
  */
-int
-execute_as(Oid role, const char *sql, int nargs, Oid *argtypes, Datum *values,
-		   const char *nulls)
+static int
+run_as(Oid role, bool arm_chain, const char *sql, int nargs, Oid *argtypes,
+	   Datum *values, const char *nulls, Portal *cursor)
 {
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	int			ret;
+	bool		save_armed = audit_chain_armed;
+	int			ret = 0;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(role, save_sec_context |
@@ -69,11 +77,19 @@ execute_as(Oid role, const char *sql, int nargs, Oid *argtypes, Datum *values,
 	{
 		(void) set_config_option("search_path", SAFE_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-		ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		if (cursor)
+			*cursor = SPI_cursor_open_with_args(NULL, sql, nargs, argtypes, values, nulls,
+												true, 0);
+		else
+		{
+			audit_chain_armed = arm_chain;
+			ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		}
 		AtEOXact_GUC(true, save_nestlevel);
 	}
 	PG_FINALLY();
 	{
+		audit_chain_armed = save_armed;
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
@@ -83,12 +99,30 @@ execute_as(Oid role, const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return ret;
 }
 
-/* execute_as() the extension owner: the way to the extension's own tables. */
+/* A statement as the given role (e.g. a step's guard, as the caller). */
+int
+execute_as(Oid role, const char *sql, int nargs, Oid *argtypes, Datum *values,
+		   const char *nulls)
+{
+	return run_as(role, false, sql, nargs, argtypes, values, nulls, NULL);
+}
+
+/* A statement as the extension owner: the way to the extension's own tables. */
 int
 catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				const char *nulls)
 {
-	return execute_as(extension_owner(), sql, nargs, argtypes, values, nulls);
+	return run_as(extension_owner(), true, sql, nargs, argtypes, values, nulls, NULL);
+}
+
+/* A read-only cursor over a query of the catalog; fetch with SPI_cursor_fetch. */
+Portal
+catalog_cursor_open(const char *sql)
+{
+	Portal		cursor = NULL;
+
+	(void) run_as(extension_owner(), false, sql, 0, NULL, NULL, NULL, &cursor);
+	return cursor;
 }
 
 /* The first column of the first row of the last catalog_execute, or NULL. */

@@ -60,6 +60,7 @@ guard_and_audit(FunctionCallInfo fcinfo, const char *query)
 	EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
 	const char *tag = GetCommandTagName(trigdata->tag);
 	AuditContext ctx;
+	bool		record;
 	uint64		i;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -81,6 +82,14 @@ guard_and_audit(FunctionCallInfo fcinfo, const char *query)
 		}
 	}
 
+	/*
+	 * Nothing is recorded while the audit log is empty (a fresh install
+	 * before its first operation, a restore before its rows are loaded): a
+	 * restore replays DDL before it loads the dumped rows, and rows recorded
+	 * first would fork the chain those rows carry.
+	 */
+	record = !audit_log_is_empty();
+
 	audit_context_init(&ctx, "ddl", NULL);
 	ctx.operation_id[0] = '\0';
 	for (i = 0; i < SPI_processed; i++)
@@ -94,6 +103,8 @@ guard_and_audit(FunctionCallInfo fcinfo, const char *query)
 		if ((schema && strcmp(schema, "tenancy") == 0) ||
 			(strcmp(type, "schema") == 0 && strcmp(identity, "tenancy") == 0))
 			refuse_schema_change(tag);
+		if (!record)
+			continue;
 		if (strcmp(original, "t") != 0)
 			continue;			/* what a drop cascaded to is implied by it */
 

@@ -560,6 +560,8 @@ executor_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(worker_shared->database,
 											  worker_shared->session_user, 0);
 	SetUserIdAndSecContext(worker_shared->current_user, 0);
+	/* one head line in the server log per operation, not per transaction */
+	audit_chain_log_head_at_exit();
 	/* guards run in tenant databases, where the tenant may create functions */
 	SetConfigOption("search_path", SAFE_SEARCH_PATH, PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("application_name", "aurora_tenancy executor",
