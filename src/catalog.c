@@ -47,7 +47,6 @@ extension_owner(void)
 }
 
 /*
-/*
  * Runs one statement through SPI as the given role, with a search_path no
  * user can write to: nothing of the caller's may be looked up, not its
  * search_path, not its temporary schema.  Executed, or (with cursor) opened
