@@ -158,7 +158,7 @@ extern bool audit_log_is_empty(void);
 extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);
 extern bool executor_run_step(Executor *ex, const Step *step);
 extern bool executor_can_connect(const char *database);
-extern bool executor_unreached(Executor *ex);
+extern bool *executor_dry_run(Executor *ex, List *plan, bool **unreached);
 extern void executor_start_databases(Executor *ex, List *databases);
 extern void executor_end(Executor *ex);
 

@@ -998,11 +998,94 @@ executor_run_step(Executor *ex, const Step *step)
 	return reply.flag;
 }
 
-/* Did the last dry-run step find no free worker slot to look with? */
-bool
-executor_unreached(Executor *ex)
+/*
+ * Reads the guards of the given steps (all in the extension's database, all
+ * run as one role) in one statement: each guard a scalar subquery.  A dry
+ * run changes nothing between them, so one snapshot serves them all.
+ */
+static void
+read_guards_together(List *steps, bool as_owner, List *indexes, bool *needed)
 {
-	return ex->unreached;
+	StringInfoData sql;
+	ListCell   *lc;
+	int			col = 0;
+
+	if (steps == NIL)
+		return;
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	foreach(lc, steps)
+		appendStringInfo(&sql, "%s(%s)", foreach_current_index(lc) ? ", " : "",
+						 ((Step *) lfirst(lc))->guard);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if ((as_owner ? catalog_execute(sql.data, 0, NULL, NULL, NULL)
+		 : execute_as(GetUserId(), sql.data, 0, NULL, NULL, NULL)) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "step guards returned no row");
+	foreach(lc, indexes)
+	{
+		bool		isnull;
+		bool		value = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+													   ++col, &isnull));
+
+		needed[lfirst_int(lc)] = !isnull && value;
+	}
+	SPI_finish();
+}
+
+/*
+ * A dry run of a whole plan: which of its steps would run.  Guards in the
+ * extension's database are read together, per role they run as; the others
+ * in their databases' workers.  *unreached[i]: no worker slot was free to
+ * look for step i.
+ */
+bool *
+executor_dry_run(Executor *ex, List *plan, bool **unreached)
+{
+	int			n = list_length(plan);
+	bool	   *needed = palloc0(sizeof(bool) * Max(n, 1));
+	List	   *caller_steps = NIL,
+			   *caller_indexes = NIL,
+			   *owner_steps = NIL,
+			   *owner_indexes = NIL;
+	ListCell   *lc;
+
+	Assert(ex->dry_run);
+	*unreached = palloc0(sizeof(bool) * Max(n, 1));
+	foreach(lc, plan)
+	{
+		Step	   *step = lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		if (step->statement == NULL || (step->database == NULL && step->guard == NULL))
+			needed[i] = true;
+		else if (step->database == NULL && step->as_owner)
+		{
+			owner_steps = lappend(owner_steps, step);
+			owner_indexes = lappend_int(owner_indexes, i);
+		}
+		else if (step->database == NULL)
+		{
+			caller_steps = lappend(caller_steps, step);
+			caller_indexes = lappend_int(caller_indexes, i);
+		}
+	}
+	read_guards_together(caller_steps, false, caller_indexes, needed);
+	read_guards_together(owner_steps, true, owner_indexes, needed);
+
+	foreach(lc, plan)
+	{
+		Step	   *step = lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		if (step->database != NULL && step->statement != NULL)
+		{
+			needed[i] = executor_run_step(ex, step);
+			(*unreached)[i] = ex->unreached;
+		}
+	}
+	return needed;
 }
 
 /* Lets the workers in other databases go. */

@@ -418,6 +418,8 @@ emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
 			  const char *tenant, List *plan)
 {
 	ListCell   *lc;
+	bool	   *unreached;
+	bool	   *needed = executor_dry_run(ex, plan, &unreached);
 
 	foreach(lc, plan)
 	{
@@ -425,9 +427,9 @@ emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
 		Datum		values[5];
 		bool		nulls[5] = {false};
 
-		if (!executor_run_step(ex, step))
+		if (!needed[foreach_current_index(lc)])
 			continue;
-		if (executor_unreached(ex))
+		if (unreached[foreach_current_index(lc)])
 			step = plan_report("database", step->database,
 							   "no background worker was free to look inside the database (max_worker_processes): not checked");
 		if (tenant)
