@@ -87,3 +87,23 @@ audit_write(const AuditContext *ctx, const AuditEntry *entry)
 						 16, args);
 	SPI_finish();
 }
+
+/* An audit row about a step: what it is, and how it ended (edata: failed). */
+AuditEntry
+audit_entry_for_step(const Step *step, const char *phase, ErrorData *edata)
+{
+	AuditEntry	e = {0};
+
+	e.step = step->name;
+	e.phase = phase;
+	e.object_type = step->object_type;
+	e.object_name = step->object_name;
+	e.database = step->database;
+	e.statement = step->display ? step->display : step->statement;
+	if (edata)
+	{
+		e.sqlstate = unpack_sql_state(edata->sqlerrcode);
+		e.message = edata->message;
+	}
+	return e;
+}

@@ -144,6 +144,8 @@ extern struct PortalData *catalog_cursor_open(const char *sql);
 extern void audit_context_init(AuditContext *ctx, const char *operation,
 							   const char *tenant);
 extern void audit_write(const AuditContext *ctx, const AuditEntry *entry);
+extern AuditEntry audit_entry_for_step(const Step *step, const char *phase,
+									   ErrorData *edata);
 
 /* in redact.c */
 extern char *redact_statement(const char *sql, bool all_literals);
@@ -154,7 +156,44 @@ extern void AuditChainInit(void);
 extern void audit_chain_log_head_at_exit(void);
 extern bool audit_log_is_empty(void);
 
+/*
+ * A transport: how the executor reaches one database as the caller.  The
+ * driver (executor.c) knows the step protocol; a transport only connects,
+ * evaluates guards, runs steps and writes audit rows where it is connected.
+ * Methods throw what goes wrong with the connection; run() returns the
+ * step's own error instead, for the driver to audit before throwing it.
+ */
+typedef struct Transport Transport;
+
+typedef struct TransportMethods
+{
+	/* starts a connection to a database (NULL: the extension's); NULL when
+	 * none is to be had now and missing_ok */
+	Transport  *(*open) (const char *database, const AuditContext *audit, bool missing_ok);
+	/* waits until it is connected */
+	void		(*await) (Transport *t);
+	/* is the step needed?  Its guard, in a transaction of its own. */
+	bool		(*guard) (Transport *t, const Step *step);
+	/* runs the step if its guard holds (*ran); with audit, with its audit
+	 * rows (a connection to the extension's database); returns its error */
+	ErrorData  *(*run) (Transport *t, const Step *step, bool audit, bool *ran);
+	/* writes one audit row (a connection to the extension's database) */
+	void		(*write_audit) (Transport *t, const AuditEntry *entry);
+	/* lets the connection go, once it has left its database */
+	void		(*close) (Transport *t);
+} TransportMethods;
+
+struct Transport
+{
+	const TransportMethods *methods;
+	const char *database;		/* NULL: the extension's database */
+};
+
+/* in transport_bgworker.c */
+extern const TransportMethods bgworker_transport;
+
 /* in executor.c */
+extern Oid	executor_database_oid(const char *database);
 extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);
 extern bool executor_run_step(Executor *ex, const Step *step);
 extern bool executor_can_connect(const char *database);

@@ -71,3 +71,19 @@ DROP ROLE regress_dropper;
 -- and a refused change leaves no audit row
 SELECT count(*) AS refused_rows FROM tenancy.audit_log
 WHERE phase = 'ddl' AND object_name LIKE 'tenancy.%';
+
+-- what a step's worker reports on the way (notices, warnings) reaches the
+-- caller, with where it came from
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_e9', ARRAY['db1'], iam_auth => false);
+\c regress_e9_db1
+CREATE FUNCTION public.regress_notice() RETURNS event_trigger LANGUAGE plpgsql
+AS $$BEGIN RAISE NOTICE 'event trigger saw %', tg_tag; END$$;
+CREATE EVENT TRIGGER regress_notice ON ddl_command_end WHEN TAG IN ('GRANT', 'REVOKE')
+	EXECUTE FUNCTION public.regress_notice();
+GRANT CREATE ON SCHEMA public TO PUBLIC;
+\c regression
+\set VERBOSITY default
+\set SHOW_CONTEXT always
+SELECT tenancy.repair('regress_e9');
+\set SHOW_CONTEXT errors
+\set VERBOSITY terse
