@@ -9,14 +9,20 @@
 #   - the shared objects mapped by a backend that called tenancy.check(),
 #     and by an executor worker caught while blocked on a lock (as in
 #     test/t/002), and whether libcurl is among them;
-#   - LOAD 'aurora_tenancy' in a fresh backend (N connections a round);
+#   - LOAD 'aurora_tenancy' in a fresh backend (N connections a round): the
+#     statement's time, and the CPU time of each such backend, start to exit;
 #   - tenancy.check('bench_t') over one tenant with one database, N calls
 #     a round: each call starts one executor worker, which loads the
-#     library (unless it is preloaded).
-# Rounds alternate which build goes first; prints each round, the medians
-# and the ratios this checkout / base.  Machines are noisy: compare ratios.
+#     library (unless it is preloaded): the call's time, and the CPU time
+#     of each executor, fork to exit.
+# CPU times are the postmaster's reaped children's (/proc/PID/stat cutime +
+# cstime, in clock ticks, so 10 ms / N resolution); they move less than
+# elapsed times when other jobs share the machine.
+# Each round measures both builds back to back, alternating which goes
+# first; prints each round with its ratio this checkout / base, then the
+# medians and the median ratio.  Machines are noisy: compare ratios.
 #
-# Usage (root): PG_PREFIX=/opt/x bench/worker_start.sh [N=20] [ROUNDS=5] [BASE=commit]
+# Usage (root): PG_PREFIX=/opt/x bench/worker_start.sh [N=20] [ROUNDS=9] [BASE=commit]
 # BASE_PREFIX=/opt/y keeps the base build's PostgreSQL copy there (made if
 # missing) instead of a temporary one.  BENCH_PORT (default 54333) and the
 # port after it are used.  BENCH_CONF="shared_preload_libraries =
@@ -24,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20}
-rounds=${2:-5}
+rounds=${2:-9}
 first=$(git log --diff-filter=A --format=%H -- src/aws_http.c | tail -1)
 base=${3:-${first:+$first^}}
 base=$(git rev-parse --short "${base:-HEAD}")
@@ -48,14 +54,14 @@ make -s -C "$base_src" PG_CONFIG="$base_prefix/lib/postgresql/15/bin/pg_config" 
 
 # this checkout: bench_server builds, installs and starts it
 . bench/common.sh
-bench_server "$port"
+bench_server "$port" "autovacuum = off"
 after_dir=$bench_dir
 before_dir=$(mktemp -d /tmp/aurora_tenancy_bench.XXXXXX)
 chmod 755 "$before_dir"
 trap 'cluster_stop "$after_dir"; cluster_stop "$before_dir"; rm -rf "$after_dir" "$before_dir" "$base_src";
       [ -n "$keep_prefix" ] || rm -rf "$base_prefix"' EXIT
 (PATH=$base_prefix/lib/postgresql/15/bin:$PATH
- cluster_start "$before_dir" $((port + 1)) ${BENCH_CONF:+"$BENCH_CONF"})
+ cluster_start "$before_dir" $((port + 1)) "autovacuum = off" ${BENCH_CONF:+"$BENCH_CONF"})
 
 on() {   # on before|after psql-arguments...
     local which=$1; shift
@@ -69,15 +75,20 @@ on before -c "CREATE ROLE rds_iam NOLOGIN" -c "CREATE EXTENSION aurora_tenancy"
 for w in before after; do
     on "$w" >/dev/null <<'SQL'
 SELECT changes FROM tenancy.onboard('bench_t', ARRAY['db1']);
+-- the median time of n calls, in ms: one call slowed by another job on
+-- the machine does not move it
 CREATE FUNCTION bench_checks(n int) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
-	t0 timestamptz := clock_timestamp();
+	t0 timestamptz;
 	c bigint;
+	ms float8[] := '{}';
 BEGIN
 	FOR i IN 1 .. n LOOP
+		t0 := clock_timestamp();
 		SELECT count(*) INTO c FROM tenancy.check('bench_t');
+		ms := ms || extract(epoch FROM clock_timestamp() - t0)::float8 * 1000;
 	END LOOP;
-	RETURN extract(epoch FROM clock_timestamp() - t0) * 1000 / n;
+	RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(ms) x);
 END
 $$;
 SQL
@@ -120,14 +131,41 @@ executor_objects() {
     echo "$result"
 }
 
-load_ms() {   # mean time of LOAD in N fresh backends, in ms
-    for i in $(seq "$n"); do
+# CPU time, in clock ticks, of the postmaster's children that have exited:
+# backends and workers, once reaped (autovacuum is off on both servers)
+clk_tck=$(getconf CLK_TCK)
+postmaster_pid() {
+    if [ "$1" = before ]; then head -1 "$before_dir/data/postmaster.pid"; else head -1 "$after_dir/data/postmaster.pid"; fi
+}
+children_ticks() { awk '{ print $16 + $17 }' "/proc/$(postmaster_pid "$1")/stat"; }
+per_call_ms() { echo "($2 - $1) * 1000 / $clk_tck / $n" | bc -l; }   # ticks before, after
+
+# "<median ms> <CPU ms each>" of LOAD in N fresh backends: the time of the
+# LOAD statement, and the CPU of each backend from start to exit
+load_cost() {
+    local t0 t1 ms
+    t0=$(children_ticks "$1")
+    ms=$(for i in $(seq "$n"); do
         on "$1" -c '\timing on' -c "LOAD 'aurora_tenancy'" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
-    done | awk '{ s += $1 } END { printf "%.3f\n", s / NR }'
+    done | median)
+    sleep 0.3                   # the last backend reaped
+    t1=$(children_ticks "$1")
+    echo "$ms $(per_call_ms "$t0" "$t1")"
 }
 
-check_ms() {   # time of one tenancy.check() that starts one executor, in ms
-    on "$1" -At -c "SELECT round(bench_checks($n)::numeric, 3)"
+# "<median ms> <CPU ms each>" of N calls of tenancy.check('bench_t'), each
+# starting one executor: the call's time, and the executor's CPU from fork
+# to exit (the calling backend lives on and is not counted)
+check_cost() {
+    local pm out
+    pm=$(postmaster_pid "$1")
+    out=$(on "$1" -At <<SQL
+\\! awk '{ print "t0", \$16 + \$17 }' /proc/$pm/stat
+SELECT 'ms ' || round(bench_checks($n)::numeric, 3);
+\\! sleep 0.3; awk '{ print "t1", \$16 + \$17 }' /proc/$pm/stat
+SQL
+)
+    echo "$(sed -n 's/^ms //p' <<<"$out") $(per_call_ms "$(sed -n 's/^t0 //p' <<<"$out")" "$(sed -n 's/^t1 //p' <<<"$out")")"
 }
 
 linked() { readelf -d "$1" | grep -q 'NEEDED.*libcurl' && echo "linked with libcurl" || echo "not linked with libcurl"; }
@@ -144,21 +182,32 @@ printf '  backend that called tenancy.check()        %3d (%d)   %3d (%d)\n' "$bb
 printf '  executor worker                            %3d (%d)   %3d (%d)\n' "$eb" "$ebc" "$ea" "$eac"
 
 # warm-up, not measured
-check_ms before >/dev/null; check_ms after >/dev/null
+check_cost before >/dev/null; check_cost after >/dev/null
 
-lb=() la=() cb=() ca=()
+# Each round measures both builds back to back (alternating which goes
+# first) and keeps the ratios: load from other jobs changes between rounds
+# more than within one.  Four measures: LOAD time, a loading backend's CPU,
+# check() time, an executor's CPU.
+names=("LOAD 'aurora_tenancy', ms" "backend that loads it, CPU ms" "check() starting 1 executor, ms" "executor, CPU ms")
+declare -A val ratio
 for r in $(seq 1 "$rounds"); do
     if [ $((r % 2)) = 1 ]; then order="before after"; else order="after before"; fi
+    declare -A now
     for w in $order; do
-        l=$(load_ms "$w"); c=$(check_ms "$w")
-        if [ "$w" = before ]; then lb+=("$l"); cb+=("$c"); else la+=("$l"); ca+=("$c"); fi
+        read -r now[$w,0] now[$w,1] <<<"$(load_cost "$w")"
+        read -r now[$w,2] now[$w,3] <<<"$(check_cost "$w")"
     done
-    printf 'round %d: LOAD %.3f ms before, %.3f ms after; check() with one worker start %.2f ms before, %.2f ms after\n' \
-        "$r" "${lb[-1]}" "${la[-1]}" "${cb[-1]}" "${ca[-1]}"
+    line="round $r:"
+    for k in 0 1 2 3; do
+        val[before,$k]+="${now[before,$k]} "; val[after,$k]+="${now[after,$k]} "
+        q=$(echo "${now[after,$k]} / ${now[before,$k]}" | bc -l 2>/dev/null || echo 0)
+        ratio[$k]+="$q "
+        line+=$(printf ' %s %.2f/%.2f (%.2f);' "${names[$k]%%,*}" "${now[before,$k]}" "${now[after,$k]}" "$q")
+    done
+    echo "$line"
 done
-mlb=$(printf '%s\n' "${lb[@]}" | median); mla=$(printf '%s\n' "${la[@]}" | median)
-mcb=$(printf '%s\n' "${cb[@]}" | median); mca=$(printf '%s\n' "${ca[@]}" | median)
-printf "median LOAD 'aurora_tenancy' over %d rounds of %d backends: before %.3f ms, after %.3f ms, ratio after/before %.2f\n" \
-    "$rounds" "$n" "$mlb" "$mla" "$(echo "$mla / $mlb" | bc -l)"
-printf 'median tenancy.check() starting one executor, over %d rounds of %d calls: before %.2f ms, after %.2f ms, ratio after/before %.2f\n' \
-    "$rounds" "$n" "$mcb" "$mca" "$(echo "$mca / $mcb" | bc -l)"
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+printf '%d rounds of %d, medians                    before      after   ratio after/before\n' "$rounds" "$n"
+for k in 0 1 2 3; do
+    printf '  %-36s %9.2f  %9.2f   %.2f\n' "${names[$k]}" "$(med "${val[before,$k]}")" "$(med "${val[after,$k]}")" "$(med "${ratio[$k]}")"
+done
