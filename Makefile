@@ -5,7 +5,7 @@ MODULE_big = aurora_tenancy
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 PG_CPPFLAGS = -Wall -Wmissing-prototypes -Werror=implicit-function-declaration
-SHLIB_LINK = -lssl -lcrypto -lcurl -ljansson
+SHLIB_LINK = -lssl -lcrypto -ljansson
 
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql

@@ -268,8 +268,8 @@ extern void refuse_null(const char *argument);
 extern bool audit_says(const char *tenant, const char *object_name,
 					   const char *step);
 
-/* === AWS: SigV4, credentials, IAM auth tokens === */
-/* (section owned by the AWS modules: aws_credentials.c, iam_token.c) */
+/* === AWS: SigV4, HTTP, credentials, IAM auth tokens === */
+/* (section owned by the AWS modules: aws_http.c, aws_credentials.c, iam_token.c) */
 
 /* AWS credentials as found; every string is wiped when freed. */
 typedef struct AwsCredentials
@@ -281,6 +281,43 @@ typedef struct AwsCredentials
 } AwsCredentials;
 
 struct SigV4Allocator;			/* in sigv4.h */
+
+/* in aws_http.c */
+
+/* the longest answer a request accepts unless it says otherwise */
+#define AWS_HTTP_MAX_RESPONSE (1024 * 1024)
+
+/* AwsHttpRequest.flags */
+#define AWS_HTTP_NO_PROXY		0x01	/* ignore proxies set in the
+										 * environment */
+#define AWS_HTTP_UNREACHABLE_OK	0x02	/* nothing answering is status 0, not
+										 * an error */
+
+typedef struct AwsHttpRequest
+{
+	const char *what;			/* in messages: "the instance metadata
+								 * service", "IAM CreateRole" */
+	const char *method;			/* "GET", "PUT", "POST", ... */
+	const char *url;			/* http:// or https:// */
+	const char *const *headers; /* "Name: value" lines, already signed */
+	int			nheaders;
+	const char *body;			/* NULL: none (GET never has one) */
+	size_t		body_len;
+	int			connect_timeout_ms; /* from a setting, > 0 */
+	int			timeout_ms;		/* the whole request, from a setting, > 0 */
+	size_t		max_response;	/* 0: AWS_HTTP_MAX_RESPONSE */
+	int			flags;
+} AwsHttpRequest;
+
+typedef struct AwsHttpResponse
+{
+	long		status;			/* HTTP status; 0: nothing answered */
+	char	   *body;			/* NUL-terminated; may hold secrets */
+	size_t		body_len;
+} AwsHttpResponse;
+
+extern void aws_http_request(const AwsHttpRequest *req, AwsHttpResponse *resp);
+extern void aws_http_response_free(AwsHttpResponse *resp);
 
 /* in aws_credentials.c */
 extern char *tenancy_aws_signing_time;

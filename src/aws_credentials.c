@@ -14,7 +14,9 @@
  *	   ~/.aws/credentials of the server's OS user, profile tenancy.aws_profile,
  *	   else AWS_PROFILE, else "default";
  *	4. the EC2 instance metadata service, IMDSv2 (a session token from a PUT,
- *	   then the instance role's credentials), at tenancy.aws_imds_endpoint.
+ *	   then the instance role's credentials), at tenancy.aws_imds_endpoint,
+ *	   over HTTP from aws_http.c: only a lookup that gets this far loads
+ *	   libcurl.
  *
  * No value read here ever goes into a message: errors name the place a
  * credential came from, never the credential.  Buffers that held a secret
@@ -27,10 +29,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
-#include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -68,16 +68,6 @@ char	   *tenancy_aws_imds_endpoint = NULL;
 int			tenancy_aws_imds_connect_timeout = 1000;
 int			tenancy_aws_imds_timeout = 3000;
 char	   *tenancy_aws_signing_time = NULL;
-
-/* An IMDS answer, collected by the curl write callback without palloc. */
-typedef struct ImdsResponse
-{
-	char		data[IMDS_MAX_RESPONSE + 1];
-	size_t		len;
-	bool		overflow;
-} ImdsResponse;
-
-static bool curl_initialized = false;
 
 static bool
 is_set(const char *s)
@@ -607,90 +597,33 @@ credentials_from_file(const char *path, const char *profile, bool explicit_profi
 	return creds;
 }
 
-/* curl write callback: collect the body, no allocation, refuse overflow. */
-static size_t
-imds_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	ImdsResponse *resp = (ImdsResponse *) userdata;
-	size_t		n = size * nmemb;
-
-	if (n > IMDS_MAX_RESPONSE - resp->len)
-	{
-		resp->overflow = true;
-		return 0;
-	}
-	memcpy(resp->data + resp->len, ptr, n);
-	resp->len += n;
-	resp->data[resp->len] = '\0';
-	return n;
-}
-
-/* curl progress callback: give up as soon as the query is cancelled. */
-static int
-imds_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
-			  curl_off_t ultotal, curl_off_t ulnow)
-{
-	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
-}
-
 /*
- * imds_request
- *		One request to the metadata service on the handle curl (reset first).
- *		Returns the HTTP status, or 0 if the service could not be reached at
- *		all (nothing listening, timeout): that means "no instance role here",
- *		not an error.  A cancel during the request is honoured at once.
+ * imds_call
+ *		One request to the metadata service, with the session token header
+ *		(or, for the token's PUT, the header asking for one).  Returns the
+ *		HTTP status, or 0 if the service could not be reached at all
+ *		(nothing listening, a timeout): that means "no instance role here",
+ *		not an error.  Never through a proxy from the environment: the
+ *		metadata token is for the instance, not for whatever is in between.
  */
 static long
-imds_request(CURL *curl, struct curl_slist *headers, bool put,
-			 const char *url, ImdsResponse *resp)
+imds_call(const char *method, const char *url, const char *header,
+		  AwsHttpResponse *resp)
 {
-	CURLcode	rc;
-	long		status = 0;
+	AwsHttpRequest req;
 
-	curl_easy_reset(curl);
-	resp->len = 0;
-	resp->overflow = false;
-	resp->data[0] = '\0';
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	/* never send the metadata token through a proxy from the environment */
-	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) tenancy_aws_imds_connect_timeout);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) tenancy_aws_imds_timeout);
-	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, imds_progress);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, imds_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	if (put)
-	{
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
-	}
-
-	rc = curl_easy_perform(curl);
-	if (rc == CURLE_ABORTED_BY_CALLBACK)
-		CHECK_FOR_INTERRUPTS();
-	if (resp->overflow)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("instance metadata service answer is too long"),
-				 errdetail("An answer of more than %d bytes came from \"%s\".",
-						   IMDS_MAX_RESPONSE, tenancy_aws_imds_endpoint)));
-	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
-		rc == CURLE_COULDNT_RESOLVE_HOST)
-		return 0;
-	if (rc != CURLE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("could not reach the instance metadata service at \"%s\"",
-						tenancy_aws_imds_endpoint),
-				 errdetail("libcurl: %s.", curl_easy_strerror(rc))));
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	return status;
+	memset(&req, 0, sizeof(req));
+	req.what = "the instance metadata service";
+	req.method = method;
+	req.url = url;
+	req.headers = &header;
+	req.nheaders = 1;
+	req.connect_timeout_ms = tenancy_aws_imds_connect_timeout;
+	req.timeout_ms = tenancy_aws_imds_timeout;
+	req.max_response = IMDS_MAX_RESPONSE;
+	req.flags = AWS_HTTP_NO_PROXY | AWS_HTTP_UNREACHABLE_OK;
+	aws_http_request(&req, resp);
+	return resp->status;
 }
 
 static void
@@ -723,7 +656,7 @@ valid_role_name(const char *s)
  *		..., "SecretAccessKey": ..., "Token": ..., "Expiration": ...}.
  */
 static AwsCredentials *
-imds_parse_credentials(const ImdsResponse *resp)
+imds_parse_credentials(const AwsHttpResponse *resp)
 {
 	json_t	   *volatile doc = NULL;
 	AwsCredentials *volatile creds = NULL;
@@ -736,7 +669,7 @@ imds_parse_credentials(const ImdsResponse *resp)
 		const char *secret;
 		const char *token;
 
-		doc = json_loadb(resp->data, resp->len, 0, &jerr);
+		doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
 		if (doc == NULL || !json_is_object(doc))
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
@@ -768,21 +701,25 @@ imds_parse_credentials(const ImdsResponse *resp)
 	return creds;
 }
 
+/* the three answers credentials_from_imds gets, all of them wiped at the end */
+#define IMDS_TOKEN 0
+#define IMDS_ROLE 1
+#define IMDS_CREDENTIALS 2
+
 /*
  * credentials_from_imds
  *		IMDSv2: PUT /latest/api/token for a session token, then with it
  *		GET /latest/meta-data/iam/security-credentials/ for the role name and
  *		GET .../security-credentials/ROLE for the credentials.  NULL when no
- *		metadata service answers or the instance has no role.  The curl
- *		handle and header lists are freed on every path, errors included.
+ *		metadata service answers or the instance has no role.  HTTP is
+ *		aws_http.c's, so libcurl is loaded only by a process that gets here.
+ *		The answers and the token header are wiped on every path, errors
+ *		included.
  */
 static AwsCredentials *
 credentials_from_imds(void)
 {
-	CURL	   *volatile curl = NULL;
-	struct curl_slist *volatile token_headers = NULL;
-	struct curl_slist *volatile get_headers = NULL;
-	ImdsResponse *volatile resp = NULL;
+	AwsHttpResponse *answers;
 	char	   *volatile token_header = NULL;
 	AwsCredentials *volatile creds = NULL;
 	const char *base = tenancy_aws_imds_endpoint;
@@ -794,40 +731,25 @@ credentials_from_imds(void)
 	while (baselen > 0 && base[baselen - 1] == '/')
 		baselen--;
 
-	if (!curl_initialized)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-					 errmsg("could not initialize libcurl")));
-		curl_initialized = true;
-	}
+	/* in memory, not locals: PG_FINALLY reads what PG_TRY filled in */
+	answers = palloc0(3 * sizeof(AwsHttpResponse));
 
 	PG_TRY();
 	{
+		AwsHttpResponse *resp;
 		long		status;
 		char	   *role;
 		char	   *nl;
 		char	   *url;
 
-		resp = palloc(sizeof(ImdsResponse));
-		curl = curl_easy_init();
-		if (curl == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-					 errmsg("could not create a libcurl handle")));
-		token_headers = curl_slist_append(NULL,
-										  "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL);
-		if (token_headers == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-
+		resp = &answers[IMDS_TOKEN];
 		url = psprintf("%.*s/latest/api/token", (int) baselen, base);
-		status = imds_request(curl, token_headers, true, url, resp);
-		if (status == 200 && resp->len > 0)
+		status = imds_call("PUT", url,
+						   "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL,
+						   resp);
+		if (status == 200 && resp->body_len > 0)
 		{
-			const char *token = trim(resp->data);
+			const char *token = trim(resp->body);
 			const char *p;
 
 			/* it goes into a header line: refuse anything that could break it */
@@ -838,20 +760,15 @@ credentials_from_imds(void)
 							 errmsg("instance metadata service at \"%s\" sent an invalid session token",
 									tenancy_aws_imds_endpoint)));
 			token_header = psprintf("X-aws-ec2-metadata-token: %s", token);
-			explicit_bzero(resp->data, resp->len);
-			get_headers = curl_slist_append(NULL, token_header);
-			if (get_headers == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_OUT_OF_MEMORY),
-						 errmsg("out of memory")));
 
+			resp = &answers[IMDS_ROLE];
 			url = psprintf("%.*s/latest/meta-data/iam/security-credentials/",
 						   (int) baselen, base);
-			status = imds_request(curl, get_headers, false, url, resp);
+			status = imds_call("GET", url, token_header, resp);
 			if (status == 200)
 			{
 				/* one role per line; an instance has at most one */
-				role = trim(resp->data);
+				role = trim(resp->body);
 				nl = strchr(role, '\n');
 				if (nl)
 					*nl = '\0';
@@ -863,7 +780,8 @@ credentials_from_imds(void)
 									tenancy_aws_imds_endpoint)));
 				url = psprintf("%.*s/latest/meta-data/iam/security-credentials/%s",
 							   (int) baselen, base, role);
-				status = imds_request(curl, get_headers, false, url, resp);
+				resp = &answers[IMDS_CREDENTIALS];
+				status = imds_call("GET", url, token_header, resp);
 				if (status != 200)
 					imds_bad_answer("role credentials", status);
 				creds = imds_parse_credentials(resp);
@@ -874,17 +792,10 @@ credentials_from_imds(void)
 	}
 	PG_FINALLY();
 	{
-		if (curl != NULL)
-			curl_easy_cleanup(curl);
-		if (token_headers != NULL)
-			curl_slist_free_all(token_headers);
-		if (get_headers != NULL)
-			curl_slist_free_all(get_headers);
-		if (resp != NULL)
-		{
-			explicit_bzero(resp, sizeof(ImdsResponse));
-			pfree(resp);
-		}
+		aws_http_response_free(&answers[IMDS_TOKEN]);
+		aws_http_response_free(&answers[IMDS_ROLE]);
+		aws_http_response_free(&answers[IMDS_CREDENTIALS]);
+		pfree(answers);
 		if (token_header != NULL)
 			wipe_and_free(token_header);
 	}
