@@ -42,6 +42,15 @@ CREATE EVENT TRIGGER tenancy_ddl_command_start ON ddl_command_start
 
 -- === a pinned search_path for every function ===
 
+-- 1.0 pinned the functions callers call; these ran with the session's
+-- search_path, so an unqualified name inside them could resolve to an object
+-- someone else created.  test/sql/01_extension.sql checks that every
+-- function of the extension is pinned.
+ALTER FUNCTION tenancy.refuse_audit_change() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tenancy.on_ddl_command_end() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tenancy.on_sql_drop() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tenancy.on_ddl_command_start() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tenancy.iam_auth_token(text, integer, text, text) SET search_path = pg_catalog, pg_temp;
 
 -- (end of search_path section)
 
