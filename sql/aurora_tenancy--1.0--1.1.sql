@@ -52,6 +52,15 @@ REVOKE EXECUTE ON FUNCTION tenancy.check(text, boolean) FROM PUBLIC;
 
 -- === a pinned search_path for every function ===
 
+-- 1.0 pinned the functions callers call; these ran with the session's
+-- search_path, so an unqualified name inside them could resolve to an object
+-- someone else created.  test/sql/01_extension.sql checks that every
+-- function of the extension is pinned.
+ALTER FUNCTION tenancy.refuse_audit_change() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tenancy.on_ddl_command_end() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tenancy.on_sql_drop() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tenancy.on_ddl_command_start() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION tenancy.iam_auth_token(text, integer, text, text) SET search_path = pg_catalog, pg_temp;
 
 -- (end of search_path section)
 
@@ -72,7 +81,7 @@ COMMENT ON COLUMN tenancy.audit_log.row_hash IS
 
 CREATE FUNCTION tenancy.audit_row_hash(tenancy.audit_log) RETURNS bytea
 AS 'MODULE_PATHNAME', 'tenancy_audit_row_hash'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION tenancy.audit_row_hash(tenancy.audit_log) IS
 	'The row_hash an audit row must carry, given its prev_hash: SHA-256 of its canonical form.';
 REVOKE EXECUTE ON FUNCTION tenancy.audit_row_hash(tenancy.audit_log) FROM PUBLIC;
@@ -81,7 +90,8 @@ REVOKE EXECUTE ON FUNCTION tenancy.audit_row_hash(tenancy.audit_log) FROM PUBLIC
 -- is one line; leaves any other row (by hand, a restore's COPY) as given.
 -- ENABLE ALWAYS: chained under session_replication_role = replica too.
 CREATE FUNCTION tenancy.chain_audit_row() RETURNS trigger
-AS 'MODULE_PATHNAME', 'tenancy_chain_audit_row' LANGUAGE C;
+AS 'MODULE_PATHNAME', 'tenancy_chain_audit_row' LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION tenancy.chain_audit_row() IS
 	'Trigger function that gives each audit row aurora_tenancy writes its id, prev_hash and row_hash.';
 CREATE TRIGGER audit_log_chain

@@ -63,16 +63,6 @@ refuse_while_protected(const Tenant *t, const char *what)
 				 errhint("First call SELECT tenancy.set_deletion_protection('%s', false).", t->name)));
 }
 
-static void
-refuse_state(const Tenant *t, const char *state, const char *message)
-{
-	if (strcmp(t->state, state) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg(message, t->name),
-				 errdetail("The tenant is %s.", t->state)));
-}
-
 Datum
 tenancy_set_deletion_protection(PG_FUNCTION_ARGS)
 {
@@ -99,8 +89,11 @@ tenancy_suspend(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.suspend()");
 
 	refuse_unmarked(t, false);
-	if (strcmp(t->state, "suspended") != 0)
-		refuse_state(t, "active", "tenant \"%s\" cannot be suspended");
+	if (strcmp(t->state, "suspended") != 0 && strcmp(t->state, "active") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" cannot be suspended", t->name),
+				 errdetail("The tenant is %s.", t->state)));
 	if (run_plan("suspend", t->name, plan_suspend(NIL, t->name), NULL, NULL) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -115,7 +108,11 @@ tenancy_resume(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.resume()");
 
 	refuse_unmarked(t, false);
-	refuse_state(t, "suspended", "tenant \"%s\" is not suspended");
+	if (strcmp(t->state, "suspended") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" is not suspended", t->name),
+				 errdetail("The tenant is %s.", t->state)));
 	run_plan("resume", t->name, plan_resume(NIL, t->name, t->login_before_suspend), NULL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();

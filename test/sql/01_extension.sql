@@ -15,6 +15,22 @@ FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'tenancy' AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
 ORDER BY 1;
 
+-- every function of the extension, whatever its kind or language, runs with
+-- a pinned search_path: one without it is listed here
+SELECT p.oid::regprocedure AS function, p.proconfig
+FROM pg_depend d
+JOIN pg_extension e ON e.oid = d.refobjid
+JOIN pg_proc p ON p.oid = d.objid
+WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_proc'::regclass
+  AND d.deptype = 'e' AND e.extname = 'aurora_tenancy'
+  AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
+ORDER BY p.oid::regprocedure::text COLLATE "C";
+-- (which is not vacuous: it sees the extension's functions)
+SELECT count(*) > 0 AS functions_checked
+FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_proc'::regclass
+  AND d.deptype = 'e' AND e.extname = 'aurora_tenancy';
+
 -- the catalog is dumped with the database
 SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS t(oid)
 JOIN pg_class c ON c.oid = t.oid
