@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 n=${1:-20}
 rounds=${2:-5}
 . bench/common.sh
-bench_server 54333 "fsync = on"
+bench_server 54334 "fsync = on"
 
 script() {   # $1 = round
     for i in $(seq 1 "$n"); do
