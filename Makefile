@@ -12,10 +12,10 @@
 EXTENSION = aurora_tenancy
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = aurora_tenancy
-OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c src/*/*.c))
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 # -Wformat=2: every errmsg/errdetail/errhint format is a literal, checked
-PG_CPPFLAGS = -Wall -Wmissing-prototypes -Werror=implicit-function-declaration -Wformat=2
+PG_CPPFLAGS = -Isrc -Wall -Wmissing-prototypes -Werror=implicit-function-declaration -Wformat=2
 SHLIB_LINK = -lssl -lcrypto -ljansson
 
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
@@ -40,4 +40,4 @@ prove_installcheck:
 .PHONY: prove_installcheck
 
 # PGXS tracks no header dependencies: every module sees the shared structs.
-$(OBJS): src/aurora_tenancy.h src/sigv4.h
+$(OBJS): $(wildcard src/*/*.h)

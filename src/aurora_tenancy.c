@@ -2,7 +2,8 @@
  * aurora_tenancy.c
  *		Module entry point: _PG_init only hands out work to the modules.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
+#include "aws/aws.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"

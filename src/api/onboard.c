@@ -6,7 +6,7 @@
  * checked here, before the first step, so that a refused call changes
  * nothing.  What already holds is not redone: the plan's guards see to that.
  */
-#include "aurora_tenancy.h"
+#include "api/api.h"
 
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"

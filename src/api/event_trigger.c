@@ -6,7 +6,7 @@
  * Event triggers never fire for roles, databases or GRANT ON DATABASE; the
  * executor audits those itself.
  */
-#include "aurora_tenancy.h"
+#include "api/api.h"
 
 #include "commands/event_trigger.h"
 #include "commands/extension.h"

@@ -19,7 +19,7 @@
  * running, the worker records the step as failed and exits when it finds
  * the queue detached.
  */
-#include "aurora_tenancy.h"
+#include "exec/exec.h"
 
 #include <signal.h>
 
@@ -666,7 +666,7 @@ worker_open(const char *database, const AuditContext *audit, bool missing_ok)
 	toc = shm_toc_create(EXECUTOR_MAGIC, dsm_segment_address(s->segment), size);
 
 	shared = shm_toc_allocate(toc, sizeof(ExecutorShared));
-	shared->database = database ? executor_database_oid(database) : MyDatabaseId;
+	shared->database = database ? database_oid_now(database) : MyDatabaseId;
 	if (!OidIsValid(shared->database))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),

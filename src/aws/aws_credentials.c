@@ -22,7 +22,7 @@
  * credential came from, never the credential.  Buffers that held a secret
  * are wiped before they are released.
  */
-#include "aurora_tenancy.h"
+#include "aws/aws.h"
 
 #include <pwd.h>
 #include <time.h>
@@ -35,7 +35,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 /* the largest IMDS answer we accept; real ones are well under 2kB */
 #define IMDS_MAX_RESPONSE 16384

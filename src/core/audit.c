@@ -4,7 +4,7 @@
  *		the executor), what ran (the statement, with secrets redacted) and how
  *		it ended.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
 
 #include <sys/socket.h>
 #include <netdb.h>
@@ -86,24 +86,4 @@ audit_write(const AuditContext *ctx, const AuditEntry *entry)
 						 " $14::pg_catalog.inet, $15, $16::pg_catalog.int4, pg_catalog.pg_current_xact_id())",
 						 16, args);
 	SPI_finish();
-}
-
-/* An audit row about a step: what it is, and how it ended (edata: failed). */
-AuditEntry
-audit_entry_for_step(const Step *step, const char *phase, ErrorData *edata)
-{
-	AuditEntry	e = {0};
-
-	e.step = step->name;
-	e.phase = phase;
-	e.object_type = step->object_type;
-	e.object_name = step->object_name;
-	e.database = step->database;
-	e.statement = step->display ? step->display : step->statement;
-	if (edata)
-	{
-		e.sqlstate = unpack_sql_state(edata->sqlerrcode);
-		e.message = edata->message;
-	}
-	return e;
 }

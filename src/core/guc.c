@@ -2,7 +2,7 @@
  * guc.c
  *		The tenancy.* settings of the onboarding core.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
 
 #include "utils/guc.h"
 #include "utils/memutils.h"

@@ -4,7 +4,7 @@
  *		transaction block, the tenant's lock, reading the tenant from the
  *		registry, and running a plan.
  */
-#include "aurora_tenancy.h"
+#include "api/api.h"
 
 #include "access/xact.h"
 #include "common/hashfn.h"

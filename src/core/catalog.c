@@ -7,14 +7,16 @@
  * them on their behalf, from C, as the role that owns the extension.  Every
  * function here expects to be called inside a transaction.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
 
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/guc.h"
 #include "utils/portal.h"
 
@@ -150,4 +152,25 @@ catalog_execute_text(const char *sql, int nargs, const char *const *args)
 	}
 	nulls[nargs] = '\0';
 	return catalog_execute(sql, nargs, types, values, nulls);
+}
+
+/*
+ * Whether a database exists now: executors create and drop databases while
+ * this backend's transaction runs, so pending invalidations are read first.
+ */
+Oid
+database_oid_now(const char *database)
+{
+	AcceptInvalidationMessages();
+	return get_database_oid(database, true);
+}
+
+/* Can the caller's session user connect to this existing database (as workers do)? */
+bool
+session_can_connect(const char *database)
+{
+	Oid			dboid = database_oid_now(database);
+
+	return OidIsValid(dboid) &&
+		pg_database_aclcheck(dboid, GetSessionUserId(), ACL_CONNECT) == ACLCHECK_OK;
 }

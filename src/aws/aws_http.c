@@ -18,7 +18,7 @@
  * Nothing here knows about AWS: callers sign their requests (sigv4.c) and
  * parse the answers.  Only this file may include <curl/curl.h>.
  */
-#include "aurora_tenancy.h"
+#include "aws/aws.h"
 
 #include <dlfcn.h>
 

@@ -18,13 +18,11 @@
  * extension's database is read in the caller's backend first, so work that
  * is already done starts no worker there, and a dry run none at all.
  */
-#include "aurora_tenancy.h"
+#include "exec/exec.h"
 
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
-#include "utils/inval.h"
 
 struct Executor
 {
@@ -39,25 +37,24 @@ struct Executor
 								 * plan comes to them (a dry run) */
 };
 
-/*
- * Whether a database exists now: executors create and drop databases while
- * this backend's transaction runs, so pending invalidations are read first.
- */
-Oid
-executor_database_oid(const char *database)
+/* An audit row about a step: what it is, and how it ended (edata: failed). */
+AuditEntry
+audit_entry_for_step(const Step *step, const char *phase, ErrorData *edata)
 {
-	AcceptInvalidationMessages();
-	return get_database_oid(database, true);
-}
+	AuditEntry	e = {0};
 
-/* Can a worker connect to this existing database as the caller's session user? */
-bool
-executor_can_connect(const char *database)
-{
-	Oid			dboid = executor_database_oid(database);
-
-	return OidIsValid(dboid) &&
-		pg_database_aclcheck(dboid, GetSessionUserId(), ACL_CONNECT) == ACLCHECK_OK;
+	e.step = step->name;
+	e.phase = phase;
+	e.object_type = step->object_type;
+	e.object_name = step->object_name;
+	e.database = step->database;
+	e.statement = step->display ? step->display : step->statement;
+	if (edata)
+	{
+		e.sqlstate = unpack_sql_state(edata->sqlerrcode);
+		e.message = edata->message;
+	}
+	return e;
 }
 
 static Transport *
@@ -92,7 +89,7 @@ start_ahead(Executor *ex)
 		const char *database = linitial(ex->ahead);
 		Transport  *s = NULL;
 
-		if (executor_can_connect(database) &&
+		if (session_can_connect(database) &&
 			(s = connect_to(ex, database, true)) == NULL)
 			return;
 		ex->ahead = list_delete_first(ex->ahead);
@@ -228,7 +225,7 @@ executor_run_step(Executor *ex, const Step *step)
 	if (ex->dry_run)
 	{
 		/* nothing to look into yet, or no worker free to look: reported */
-		if (!OidIsValid(executor_database_oid(step->database)))
+		if (!OidIsValid(database_oid_now(step->database)))
 			return true;
 		s = session_for(ex, step->database, true);
 		if (s == NULL)

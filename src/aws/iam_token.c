@@ -10,7 +10,7 @@
  * for the same inputs, credentials and time; test/t checks that over
  * hundreds of random inputs.
  */
-#include "aurora_tenancy.h"
+#include "aws/aws.h"
 
 #include <arpa/inet.h>
 
@@ -18,7 +18,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 PG_FUNCTION_INFO_V1(iam_auth_token);
 

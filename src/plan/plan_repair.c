@@ -1,31 +1,23 @@
 /*
- * repair.c
- *		tenancy.check() and tenancy.repair(): the registry against the cluster.
+ * plan_repair.c
+ *		Desired state -> steps, for check() and repair(): one plan per tenant.
  *
- * Both use one plan per tenant: every step that onboarding and the tenant's
- * settings imply, plus steps for what must not be there (other grantees,
- * members of the tenant role, markers on objects the registry does not
- * know, audit intents without an outcome).  check() is a dry run of that
- * plan: each step whose guard holds is a problem, and its statement is the
- * fix.  repair() runs the same plan, audited.  So repair() executes exactly
- * what check() shows.
+ * Every step that onboarding and the tenant's settings imply, plus steps for
+ * what must not be there (other grantees, members of the tenant role,
+ * markers on objects the registry does not know, unfinished databases, audit
+ * intents without an outcome), plus what is wrong with the cluster itself.
+ * check() is a dry run of these plans; repair() runs them, audited.  So
+ * repair() executes exactly what check() shows.
  */
-#include "aurora_tenancy.h"
+#include "plan/plan.h"
 
-#include "executor/spi.h"
-#include "funcapi.h"
-#include "miscadmin.h"
 #include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 
-PG_FUNCTION_INFO_V1(tenancy_check);
-PG_FUNCTION_INFO_V1(tenancy_repair);
-
 static List *plan_unfinished(List *plan, const char *tenant);
-
-/* Shown for a missing role in check(): the real verifier is made by repair(). */
-#define PLACEHOLDER_VERIFIER "SCRAM-SHA-256$placeholder"
 
 /*
  * The first column of every row of a query, as strings (caller in SPI).  Not
@@ -46,7 +38,7 @@ query_column(const char *sql)
 }
 
 /* A problem repair() leaves to a person: check() shows it, with no fix. */
-static Step *
+Step *
 plan_report(const char *object_type, const char *name, const char *problem)
 {
 	return make_step("report", object_type, name, NULL, pstrdup("SELECT true"), NULL, problem);
@@ -191,7 +183,7 @@ plan_inside_reach(List *plan, List *steps, const char *datname)
 {
 	ListCell   *lc;
 	bool		reachable = !OidIsValid(get_database_oid(datname, true)) ||
-		executor_can_connect(datname);
+		session_can_connect(datname);
 
 	foreach(lc, steps)
 		if (((Step *) lfirst(lc))->database == NULL || reachable)
@@ -320,7 +312,7 @@ plan_unfinished(List *plan, const char *tenant)
  * for every database later copied from them), a custodian unfit to own what
  * tenants leave behind.  All for a person to fix.
  */
-static List *
+List *
 plan_cluster_problems(void)
 {
 	List	   *plan = NIL;
@@ -387,148 +379,3 @@ plan_orphans(void)
 	return plan_unfinished(plan, NULL);
 }
 
-/*
- * The tenants a check or repair covers: one (which must exist) or all, in
- * every state (an interrupted offboarding is a problem to report too).
- */
-static List *
-tenants_covered(FunctionCallInfo fcinfo)
-{
-	char	   *name;
-
-	if (PG_ARGISNULL(0))
-	{
-		List	   *names = NIL;
-
-		catalog_execute("SELECT name FROM tenancy.registry ORDER BY 1", 0, NULL, NULL, NULL);
-		for (uint64 i = 0; i < SPI_processed; i++)
-			names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		return names;
-	}
-	name = tenant_argument(fcinfo, 0);
-	if (load_tenant(name) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("tenant \"%s\" does not exist", name)));
-	return list_make1(name);
-}
-
-static void
-emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
-			  const char *tenant, List *plan)
-{
-	ListCell   *lc;
-	bool	   *unreached;
-	bool	   *needed = executor_dry_run(ex, plan, &unreached);
-
-	foreach(lc, plan)
-	{
-		Step	   *step = lfirst(lc);
-		Datum		values[5];
-		bool		nulls[5] = {false};
-
-		if (!needed[foreach_current_index(lc)])
-			continue;
-		if (unreached[foreach_current_index(lc)])
-			step = plan_report("database", step->database,
-							   "no background worker was free to look inside the database (max_worker_processes): not checked");
-		if (tenant)
-			values[0] = CStringGetTextDatum(tenant);
-		else
-			nulls[0] = true;	/* a marker of no registered tenant */
-		values[1] = CStringGetTextDatum(step->object_type);
-		values[2] = CStringGetTextDatum(step->database ?
-										psprintf("%s.%s", step->database, step->object_name) :
-										step->object_name);
-		values[3] = CStringGetTextDatum(step->problem ? step->problem : step->name);
-		if (step->statement)
-			values[4] = CStringGetTextDatum(step->display ? step->display : step->statement);
-		else
-			nulls[4] = true;	/* not repair()'s to fix */
-		tuplestore_putvalues(store, desc, values, nulls);
-	}
-}
-
-/*
- * check(tenant, deep): a dry run of repair's plans.  Deep, it looks inside
- * every tenant database, with workers started several at once, ahead of the
- * steps that need them; not deep, it reads only what the catalogs of the
- * extension's database and the cluster-wide catalogs tell, and starts no
- * worker at all.
- */
-Datum
-tenancy_check(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		deep = PG_NARGS() < 2 || PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
-	Executor   *ex;
-	List	   *tenants = NIL;
-	List	   *databases = NIL;
-	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	foreach(lc, tenants_covered(fcinfo))
-	{
-		Tenant	   *t = load_tenant(lfirst(lc));
-
-		if (t == NULL)
-			continue;			/* offboarded meanwhile */
-		tenants = lappend(tenants, t);
-		for (int i = 0; deep && strcmp(t->state, "offboarding") != 0 && i < t->ndatabases; i++)
-			if (OidIsValid(get_database_oid(t->database_names[i], true)))
-				databases = lappend(databases, (char *) t->database_names[i]);
-	}
-
-	ex = executor_begin("check", NULL, true);
-	executor_start_databases(ex, databases);
-	foreach(lc, tenants)
-	{
-		Tenant	   *t = lfirst(lc);
-
-		if (strcmp(t->state, "offboarding") == 0)
-			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
-						  list_make1(plan_report("tenant", t->name,
-												 "its offboarding was interrupted: call tenancy.offboard() again")));
-		else
-			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
-						  plan_repair(t, PLACEHOLDER_VERIFIER, deep));
-	}
-	if (PG_ARGISNULL(0))
-		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, NULL,
-					  list_concat(plan_orphans(), plan_cluster_problems()));
-	executor_end(ex);
-	SPI_finish();
-	return (Datum) 0;
-}
-
-Datum
-tenancy_repair(PG_FUNCTION_ARGS)
-{
-	List	   *tenants;
-	ListCell   *lc;
-	int			changes = 0;
-
-	refuse_in_transaction_block("tenancy.repair()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	tenants = tenants_covered(fcinfo);
-	foreach(lc, tenants)
-	{
-		Tenant	   *t;
-
-		lock_tenant(lfirst(lc));
-		t = load_tenant(lfirst(lc));
-		if (t == NULL || strcmp(t->state, "offboarding") == 0)
-			continue;
-		changes += run_plan("repair", t->name,
-							plan_repair(t, OidIsValid(get_role_oid(t->name, true)) ?
-										NULL : scram_verifier(generate_password()), true),
-							NULL, NULL);
-	}
-	if (PG_ARGISNULL(0))
-		changes += run_plan("repair", NULL, plan_orphans(), NULL, NULL);
-	SPI_finish();
-	PG_RETURN_INT32(changes);
-}

@@ -5,7 +5,7 @@
  * Tenant names also become IAM user and role names later, so the rules are
  * deliberately narrow: ^[a-z][a-z0-9_]*$, never quoted, never truncated.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
 
 #include "catalog/pg_authid.h"
 #include "lib/stringinfo.h"

@@ -3,7 +3,7 @@
  *		Tenant passwords: drawn from OpenSSL's CSPRNG, stored only as
  *		SCRAM-SHA-256 verifiers built here, so no statement ever carries one.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
 
 #include <openssl/rand.h>
 

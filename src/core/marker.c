@@ -9,7 +9,7 @@
  * superuser, e.g. restoring a dump) may set them, so that nobody can make a
  * foreign role look like a tenant's and have it adopted.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
 
 #include "catalog/objectaddress.h"
 #include "catalog/pg_authid.h"

@@ -6,7 +6,7 @@
  * Same rules as plan.c: every step has a guard that is true while it is
  * needed, so each operation is idempotent and resumable.
  */
-#include "aurora_tenancy.h"
+#include "plan/plan.h"
 
 #include "commands/dbcommands.h"
 #include "executor/spi.h"

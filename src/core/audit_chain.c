@@ -31,7 +31,7 @@
  * as given: a hand-typed row has no hash and is reported, a restored row
  * keeps the hash it was dumped with.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

@@ -7,7 +7,7 @@
  * Each one validates its input, takes the tenant's lock, plans and runs the
  * plan through the executor (audited step by step), like onboard().
  */
-#include "aurora_tenancy.h"
+#include "api/api.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"

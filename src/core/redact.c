@@ -41,7 +41,7 @@
  * must be blanks and comments only.  A text that fails that check, or no
  * longer scans at all, is not shown.
  */
-#include "aurora_tenancy.h"
+#include "core/core.h"
 
 #include "common/keywords.h"
 #include "lib/stringinfo.h"

@@ -10,7 +10,7 @@
  * Statements are built with quote_identifier / quote_literal_cstr: they take
  * no parameters, and the names were validated before planning.
  */
-#include "aurora_tenancy.h"
+#include "plan/plan.h"
 
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"

@@ -1,0 +1,97 @@
+/*
+ * plan/plan.h
+ *		Planning: desired state -> the steps that get the cluster there.
+ *
+ * A plan is a list of steps, each with a guard that is true while the step
+ * is needed; the executor (exec/) runs them.
+ */
+#ifndef AURORA_TENANCY_PLAN_H
+#define AURORA_TENANCY_PLAN_H
+
+#include "core/core.h"
+
+/*
+ * One step of a plan: a statement that moves the cluster towards the desired
+ * state, with a guard that says whether it is still needed.  The guard runs
+ * in the same transaction as the statement, so a second run finds nothing
+ * to do and a resumed run does only what is missing.
+ */
+typedef struct Step
+{
+	const char *name;			/* "create_role", "create_database", ... */
+	const char *object_type;	/* "role", "database", "schema", "tenant" */
+	const char *object_name;
+	const char *database;		/* where it runs; NULL: the extension's database */
+	const char *guard;			/* query returning true while needed; NULL: always */
+	const char *statement;		/* what runs (may hold a SCRAM verifier) */
+	const char *display;		/* what is audited and logged; NULL: statement */
+	const char *finish;			/* own_transaction: run with the outcome row */
+	const char *problem;		/* what check() says while the step is needed */
+	bool		own_transaction;	/* cannot run in a transaction block */
+	bool		as_owner;		/* a write to the extension's own catalog */
+} Step;
+
+/* What a tenant should look like: the input of planning. */
+typedef struct TenantSpec
+{
+	const char *tenant;
+	bool		iam_auth;
+	const char *allowed_ips;	/* cidr[] as text; NULL: leave as it is */
+	int			ndatabases;
+	const char **short_names;
+	const char **database_names;
+	const char *verifier;		/* set when the role is to be created */
+	bool	   *inside_unknown;	/* per database: must its inside be looked at?
+								 * NULL: every database's */
+} TenantSpec;
+
+/* A tenant as the registry records it. */
+typedef struct Tenant
+{
+	char	   *name;
+	char	   *state;
+	bool		iam_auth;
+	bool		deletion_protection;
+	int			connection_limit;
+	bool		login_before_suspend;	/* what resume() restores */
+	char	   *allowed_ips;		/* cidr[] as text, or NULL */
+	int			ndatabases;		/* active databases */
+	const char **short_names;
+	const char **database_names;
+} Tenant;
+
+/* in plan.c */
+extern Step *make_step(const char *name, const char *object_type,
+					   const char *object_name, const char *database,
+					   char *guard, char *statement, const char *problem);
+extern Step *catalog_step(const char *name, const char *tenant, char *guard,
+						  char *statement);
+extern char *role_oid_sql(const char *role);
+extern char *marked_sql(bool role, const char *name, const char *tenant);
+extern List *plan_onboard(const TenantSpec *spec, Step *role_password);
+extern Step *plan_allowed_ips(const char *tenant, const char *allowed_ips);
+extern List *plan_database(List *plan, const TenantSpec *spec, const char *datname,
+						   bool inside);
+extern Step *plan_create_role(const TenantSpec *spec);
+extern Step *plan_iam_membership(const char *tenant, bool member);
+extern Step *plan_activate(const char *tenant);
+
+/* in plan_lifecycle.c */
+extern Step *plan_registry_update(const char *name, const char *tenant,
+								  const char *condition, const char *assignments);
+extern Step *plan_set_password(const char *tenant, const char *verifier);
+extern Step *plan_connection_limit(const char *tenant, int limit);
+extern Step *plan_login(const char *tenant, bool login);
+extern List *plan_suspend(List *plan, const char *tenant);
+extern List *plan_resume(List *plan, const char *tenant, bool login_before);
+extern List *plan_remove_database(List *plan, const char *tenant, const char *datname);
+extern List *plan_offboard(const Tenant *t, bool keep_databases);
+extern const char *custodian_problem_sql;
+
+/* in plan_repair.c */
+extern List *plan_repair(const Tenant *t, const char *verifier, bool deep);
+extern List *plan_orphans(void);
+extern List *plan_cluster_problems(void);
+extern Step *plan_report(const char *object_type, const char *name, const char *problem);
+
+#endif							/* AURORA_TENANCY_PLAN_H */
