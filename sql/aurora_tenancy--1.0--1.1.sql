@@ -1,4 +1,4 @@
-/* aurora_tenancy--1.0--1.1.sql: hardening (issue 7) */
+/* aurora_tenancy--1.0--1.1.sql: hardening, tamper evidence and check(tenant, deep) */
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION aurora_tenancy UPDATE TO '1.1'" to load this file. \quit
@@ -15,10 +15,6 @@ CREATE UNIQUE INDEX tenant_databases_active_short_name
 CREATE UNIQUE INDEX tenant_databases_active_database_name
 	ON tenancy.tenant_databases (database_name) WHERE state = 'active';
 
--- (end of registry section)
-
-
-
 -- === DROP EXTENSION and friends refused while tenants exist ===
 
 CREATE FUNCTION tenancy.on_ddl_command_start() RETURNS event_trigger
@@ -28,10 +24,6 @@ COMMENT ON FUNCTION tenancy.on_ddl_command_start() IS
 CREATE EVENT TRIGGER tenancy_ddl_command_start ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
 	EXECUTE FUNCTION tenancy.on_ddl_command_start();
-
--- (end of drop guard section)
-
-
 
 -- === check(tenant, deep) ===
 
@@ -46,10 +38,6 @@ COMMENT ON FUNCTION tenancy.check(text, boolean) IS
 	'Compares the registry with the cluster; each row is a problem and the statements repair() would run for it. With deep => false, nothing inside tenant databases is looked at, and no worker is started.';
 REVOKE EXECUTE ON FUNCTION tenancy.check(text, boolean) FROM PUBLIC;
 
--- (end of check section)
-
-
-
 -- === a pinned search_path for every function ===
 
 -- 1.0 pinned the functions callers call; these ran with the session's
@@ -63,8 +51,6 @@ ALTER FUNCTION tenancy.on_ddl_command_start() SET search_path = pg_catalog, pg_t
 ALTER FUNCTION tenancy.iam_auth_token(text, integer, text, text) SET search_path = pg_catalog, pg_temp;
 
 -- (end of search_path section)
-
-
 
 -- === the audit chain: tamper evidence ===
 
@@ -128,4 +114,3 @@ COMMENT ON FUNCTION tenancy.verify_audit_log(text) IS
 	'Checks the audit log''s hash chain, and a head kept from the server log (''<id>:<hash>''); one row per problem, none while intact.';
 REVOKE EXECUTE ON FUNCTION tenancy.verify_audit_log(text) FROM PUBLIC;
 
--- (end of audit chain section)

@@ -71,7 +71,7 @@ tenancy_set_deletion_protection(PG_FUNCTION_ARGS)
 	const char *value = enabled ? "true" : "false";
 
 	run_plan("set_deletion_protection", t->name,
-			 list_make1(plan_registry_update("set_deletion_protection", t->name,
+			 list_make1(plan_registry_update(STEP_SET_DELETION_PROTECTION, t->name,
 											 psprintf("deletion_protection <> %s", value),
 											 psprintf("deletion_protection = %s", value))),
 			 NULL, NULL);
@@ -89,7 +89,7 @@ tenancy_suspend(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.suspend()");
 
 	refuse_unmarked(t, false);
-	if (strcmp(t->state, "suspended") != 0 && strcmp(t->state, "active") != 0)
+	if (strcmp(t->state, STATE_SUSPENDED) != 0 && strcmp(t->state, STATE_ACTIVE) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" cannot be suspended", t->name),
@@ -108,7 +108,7 @@ tenancy_resume(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.resume()");
 
 	refuse_unmarked(t, false);
-	if (strcmp(t->state, "suspended") != 0)
+	if (strcmp(t->state, STATE_SUSPENDED) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" is not suspended", t->name),
@@ -159,7 +159,7 @@ tenancy_remove_database(PG_FUNCTION_ARGS)
 	if (datname == NULL)
 	{
 		/* removed already: a second identical call changes nothing */
-		if (audit_says(t->name, tenant_database_name(t->name, short_name), "drop_database"))
+		if (audit_says(t->name, tenant_database_name(t->name, short_name), STEP_DROP_DATABASE))
 		{
 			SPI_finish();
 			PG_RETURN_VOID();
@@ -206,7 +206,7 @@ tenancy_set_iam_auth(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.set_iam_auth()");
 	bool		enabled = bool_argument(fcinfo, 1, "enabled");
 	const char *value = enabled ? "true" : "false";
-	Step	   *registry = plan_registry_update("set_iam_auth", t->name,
+	Step	   *registry = plan_registry_update(STEP_SET_IAM_AUTH, t->name,
 												psprintf("iam_auth <> %s", value),
 												psprintf("iam_auth = %s", value));
 	char	   *password = NULL;
@@ -265,7 +265,7 @@ tenancy_set_connection_limit(PG_FUNCTION_ARGS)
 
 	run_plan("set_connection_limit", t->name,
 			 list_make2(plan_connection_limit(t->name, limit),
-						plan_registry_update("record_connection_limit", t->name,
+						plan_registry_update(STEP_RECORD_CONNECTION_LIMIT, t->name,
 											 psprintf("connection_limit <> %d", limit),
 											 psprintf("connection_limit = %d", limit))),
 			 NULL, NULL);
@@ -315,13 +315,13 @@ tenancy_offboard(PG_FUNCTION_ARGS)
 	bool		nulls[4] = {false};
 	int			changes = 0;
 
-	if (t == NULL && !audit_says(name, name, "remove_tenant"))
+	if (t == NULL && !audit_says(name, name, STEP_REMOVE_TENANT))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant \"%s\" does not exist", name)));
 	if (t != NULL)
 	{
-		if (strcmp(t->state, "offboarding") != 0)
+		if (strcmp(t->state, STATE_OFFBOARDING) != 0)
 			refuse_while_protected(t, "Offboarding");
 		refuse_unmarked(t, true);
 		refuse_unfit_custodian();

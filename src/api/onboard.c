@@ -200,7 +200,7 @@ apply_existing_tenant(TenantSpec *spec)
 	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	iam_auth = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
-	if (strcmp(state, "offboarding") == 0)
+	if (strcmp(state, STATE_OFFBOARDING) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" is being offboarded", spec->tenant),
@@ -261,10 +261,10 @@ databases_inside_unknown(const TenantSpec *spec)
 			continue;
 		catalog_execute_text("SELECT EXISTS (SELECT 1 FROM tenancy.audit_log s"
 							 " WHERE s.tenant = $1 AND s.database = $2"
-							 " AND s.step = 'schema_privileges' AND s.phase = 'done'"
+							 " AND s.step = '" STEP_SCHEMA_PRIVILEGES "' AND s.phase = '" PHASE_DONE "'"
 							 " AND s.id > COALESCE((SELECT max(c.id) FROM tenancy.audit_log c"
 							 " WHERE c.tenant = $1 AND c.object_name = $2"
-							 " AND c.step = 'create_database' AND c.phase = 'done'), 0))",
+							 " AND c.step = '" STEP_CREATE_DATABASE "' AND c.phase = '" PHASE_DONE "'), 0))",
 							 2, args);
 		done = catalog_value();
 		unknown[i] = done == NULL || strcmp(done, "t") != 0;
@@ -316,7 +316,7 @@ ensure_tenant(TenantSpec *spec, char **password)
 		spec->verifier = scram_verifier(*password);
 		password_step = plan_create_role(spec);
 	}
-	else if (!spec->iam_auth && state && strcmp(state, "onboarding") == 0)
+	else if (!spec->iam_auth && state && strcmp(state, STATE_ONBOARDING) == 0)
 	{
 		/* an interrupted onboarding made the role, but never told its password */
 		*password = generate_password();

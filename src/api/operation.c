@@ -225,7 +225,7 @@ begin_tenant_operation(FunctionCallInfo fcinfo, const char *function)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant \"%s\" does not exist", text_to_cstring(PG_GETARG_TEXT_PP(0))),
 				 errhint("List the tenants with SELECT name FROM tenancy.tenants.")));
-	if (strcmp(t->state, "offboarding") == 0)
+	if (strcmp(t->state, STATE_OFFBOARDING) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" is being offboarded", t->name),
@@ -279,8 +279,8 @@ refuse_unrunnable_plan(List *plan)
 			refuse_privilege(psprintf("connect to database \"%s\"", step->database),
 							 psprintf("The step %s runs inside it, as role \"%s\".", step->name,
 									  GetUserNameFromId(GetSessionUserId(), false)));
-		if ((strcmp(step->name, "drop_database") == 0 || strcmp(step->name, "retain_database") == 0 ||
-			 strcmp(step->name, "drop_unfinished") == 0) &&
+		if ((strcmp(step->name, STEP_DROP_DATABASE) == 0 || strcmp(step->name, STEP_RETAIN_DATABASE) == 0 ||
+			 strcmp(step->name, STEP_DROP_UNFINISHED) == 0) &&
 			OidIsValid(dboid = get_database_oid(step->object_name, true)) &&
 			!pg_database_ownercheck(dboid, GetUserId()))
 			refuse_privilege(psprintf("change database \"%s\"", step->object_name),
@@ -290,7 +290,7 @@ refuse_unrunnable_plan(List *plan)
 		if (strcmp(step->object_type, "role") == 0 && !has_createrole_privilege(GetUserId()))
 			refuse_privilege(psprintf("change role \"%s\"", step->object_name),
 							 psprintf("The step %s needs the CREATEROLE attribute.", step->name));
-		if (strcmp(step->name, "terminate_sessions") == 0 &&
+		if (strcmp(step->name, STEP_TERMINATE_SESSIONS) == 0 &&
 			!has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND))
 			refuse_privilege(psprintf("end the sessions of role \"%s\"", step->object_name),
 							 "Ending a tenant's sessions needs the privileges of pg_signal_backend.");
@@ -341,7 +341,7 @@ audit_says(const char *tenant, const char *object_name, const char *step)
 	char	   *found;
 
 	catalog_execute_text("SELECT step = $3 FROM tenancy.audit_log"
-						 " WHERE tenant = $1 AND object_name = $2 AND phase = 'done'"
+						 " WHERE tenant = $1 AND object_name = $2 AND phase = '" PHASE_DONE "'"
 						 " ORDER BY id DESC LIMIT 1", 3, args);
 	found = catalog_value();
 	return found != NULL && strcmp(found, "t") == 0;

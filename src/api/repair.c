@@ -109,7 +109,7 @@ tenancy_check(PG_FUNCTION_ARGS)
 		if (t == NULL)
 			continue;			/* offboarded meanwhile */
 		tenants = lappend(tenants, t);
-		for (int i = 0; deep && strcmp(t->state, "offboarding") != 0 && i < t->ndatabases; i++)
+		for (int i = 0; deep && strcmp(t->state, STATE_OFFBOARDING) != 0 && i < t->ndatabases; i++)
 			if (OidIsValid(get_database_oid(t->database_names[i], true)))
 				databases = lappend(databases, (char *) t->database_names[i]);
 	}
@@ -120,7 +120,7 @@ tenancy_check(PG_FUNCTION_ARGS)
 	{
 		Tenant	   *t = lfirst(lc);
 
-		if (strcmp(t->state, "offboarding") == 0)
+		if (strcmp(t->state, STATE_OFFBOARDING) == 0)
 			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
 						  list_make1(plan_report("tenant", t->name,
 												 "its offboarding was interrupted: call tenancy.offboard() again")));
@@ -153,7 +153,7 @@ tenancy_repair(PG_FUNCTION_ARGS)
 
 		lock_tenant(lfirst(lc));
 		t = load_tenant(lfirst(lc));
-		if (t == NULL || strcmp(t->state, "offboarding") == 0)
+		if (t == NULL || strcmp(t->state, STATE_OFFBOARDING) == 0)
 			continue;
 		changes += run_plan("repair", t->name,
 							plan_repair(t, OidIsValid(get_role_oid(t->name, true)) ?

@@ -14,6 +14,8 @@
 #include "fmgr.h"
 #include "nodes/pg_list.h"
 
+#include "core/vocabulary.h"
+
 #define MARKER_PROVIDER "aurora_tenancy"
 
 /* Where SQL run by the extension looks up names: nowhere a user can write. */

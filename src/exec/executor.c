@@ -250,9 +250,9 @@ executor_run_step(Executor *ex, const Step *step)
 	if (ex->dry_run)
 		return true;
 
-	home_audit(ex, step, "intent", NULL);
+	home_audit(ex, step, PHASE_INTENT, NULL);
 	edata = s->methods->run(s, step, false, &ran);
-	home_audit(ex, step, edata ? "failed" : "done", edata);
+	home_audit(ex, step, edata ? PHASE_FAILED : PHASE_DONE, edata);
 	throw_if_any(edata);
 	return ran;
 }

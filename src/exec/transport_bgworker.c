@@ -350,7 +350,7 @@ intent_commits_asynchronously(void)
 static void
 worker_write_audit(const AuditEntry *e)
 {
-	if (strcmp(e->phase, "intent") == 0)
+	if (strcmp(e->phase, PHASE_INTENT) == 0)
 		intent_commits_asynchronously();
 	audit_write(&worker_shared->audit, e);
 }
@@ -383,7 +383,7 @@ worker_run_step(const Step *step, bool audit)
 	if (step->own_transaction)
 	{
 		if (audit)
-			worker_audit(step, "intent", NULL);
+			worker_audit(step, PHASE_INTENT, NULL);
 		commit_transaction();
 
 		/* the statement must start its own transaction: no snapshot held */
@@ -398,7 +398,7 @@ worker_run_step(const Step *step, bool audit)
 		if (step->finish)
 			run_statement(step->finish, step->finish, false);
 		if (audit)
-			worker_audit(step, "done", NULL);
+			worker_audit(step, PHASE_DONE, NULL);
 		commit_transaction();
 		return true;
 	}
@@ -406,7 +406,7 @@ worker_run_step(const Step *step, bool audit)
 	run_statement(step->statement, step->display ? step->display : step->statement,
 				  step->as_owner);
 	if (audit)
-		worker_audit(step, "done", NULL);
+		worker_audit(step, PHASE_DONE, NULL);
 	commit_transaction();
 	return true;
 }
@@ -472,7 +472,7 @@ worker_handle(StringInfo msg)
 			PG_TRY();
 			{
 				begin_transaction();
-				worker_audit(&step, statement_committed ? "done" : "failed", edata);
+				worker_audit(&step, statement_committed ? PHASE_DONE : PHASE_FAILED, edata);
 				commit_transaction();
 			}
 			PG_CATCH();

@@ -102,7 +102,7 @@ plan_catalog(List *plan, const TenantSpec *spec)
 						 quote_literal_cstr(spec->short_names[i]),
 						 quote_literal_cstr(spec->database_names[i]));
 
-	plan = lappend(plan, catalog_step("register_tenant", spec->tenant,
+	plan = lappend(plan, catalog_step(STEP_REGISTER_TENANT, spec->tenant,
 									  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s)"
 											   " OR EXISTS (SELECT 1 FROM (VALUES %s) AS d(tenant, short_name, database_name)"
 											   " WHERE NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases r"
@@ -127,7 +127,7 @@ plan_allowed_ips(const char *tenant, const char *allowed_ips)
 	const char *ips = allowed_ips ?
 		psprintf("%s::cidr[]", quote_literal_cstr(allowed_ips)) : "NULL::cidr[]";
 
-	return catalog_step("set_allowed_ips", tenant,
+	return catalog_step(STEP_SET_ALLOWED_IPS, tenant,
 						psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s"
 								 " AND allowed_ips IS DISTINCT FROM %s)", t, ips),
 						psprintf("UPDATE tenancy.registry SET allowed_ips = %s, updated_at = now() WHERE name = %s",
@@ -147,7 +147,7 @@ plan_create_role(const TenantSpec *spec)
 								role, quote_literal_cstr(tenant_marker(spec->tenant)));
 	Step	   *step;
 
-	step = make_step("create_role", "role", spec->tenant, NULL,
+	step = make_step(STEP_CREATE_ROLE, "role", spec->tenant, NULL,
 					 psprintf("SELECT %s IS NULL", role_oid_sql(spec->tenant)),
 					 psprintf("CREATE ROLE %s %s PASSWORD %s; %s",
 							  role, attributes, quote_literal_cstr(spec->verifier), mark),
@@ -180,7 +180,7 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname, bool insi
 	const char *tenant_oid = role_oid_sql(spec->tenant);
 	Step	   *step;
 
-	step = make_step("create_database", "database", datname, NULL,
+	step = make_step(STEP_CREATE_DATABASE, "database", datname, NULL,
 					 psprintf("SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)", dblit),
 					 psprintf("CREATE DATABASE %s TEMPLATE %s ALLOW_CONNECTIONS false",
 							  unfinished, quote_identifier(tenancy_database_template)),
@@ -197,7 +197,7 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname, bool insi
 	plan = lappend(plan, step);
 
 	plan = lappend(plan,
-				   make_step("database_privileges", "database", datname, NULL,
+				   make_step(STEP_DATABASE_PRIVILEGES, "database", datname, NULL,
 							 psprintf("SELECT %s > 0 OR %s < 3",
 									  acl_count("pg_database", "datacl", "datdba", 'd',
 												"datname", datname, "0", NULL),
@@ -213,7 +213,7 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname, bool insi
 	if (!inside)
 		return plan;
 	plan = lappend(plan,
-				   make_step("schema_privileges", "schema", "public", datname,
+				   make_step(STEP_SCHEMA_PRIVILEGES, "schema", "public", datname,
 							 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public')"
 									  " AND (%s > 0 OR %s < 2)",
 									  acl_count("pg_namespace", "nspacl", "nspowner", 'n',
@@ -236,12 +236,12 @@ plan_iam_membership(const char *tenant, bool member)
 								  role_oid_sql(tenancy_iam_role), role_oid_sql(tenant));
 
 	if (member)
-		return make_step("grant_iam", "role", tenant, NULL,
+		return make_step(STEP_GRANT_IAM, "role", tenant, NULL,
 						 psprintf("SELECT NOT %s", exists),
 						 psprintf("GRANT %s TO %s", quote_identifier(tenancy_iam_role),
 								  quote_identifier(tenant)),
 						 "the tenant uses IAM auth but is not a member of the IAM role");
-	return make_step("revoke_iam", "role", tenant, NULL,
+	return make_step(STEP_REVOKE_IAM, "role", tenant, NULL,
 					 psprintf("SELECT %s", exists),
 					 psprintf("REVOKE %s FROM %s", quote_identifier(tenancy_iam_role),
 							  quote_identifier(tenant)),
@@ -277,7 +277,7 @@ plan_activate(const char *tenant)
 {
 	const char *t = quote_literal_cstr(tenant);
 
-	return catalog_step("activate_tenant", tenant,
+	return catalog_step(STEP_ACTIVATE_TENANT, tenant,
 						psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.registry"
 								 " WHERE name = %s AND state = 'onboarding')", t),
 						psprintf("UPDATE tenancy.registry SET state = 'active', updated_at = now()"

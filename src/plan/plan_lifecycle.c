@@ -30,7 +30,7 @@ plan_registry_update(const char *name, const char *tenant, const char *condition
 Step *
 plan_set_password(const char *tenant, const char *verifier)
 {
-	Step	   *step = make_step("set_password", "role", tenant, NULL, NULL,
+	Step	   *step = make_step(STEP_SET_PASSWORD, "role", tenant, NULL, NULL,
 								 psprintf("ALTER ROLE %s PASSWORD %s", quote_identifier(tenant),
 										  quote_literal_cstr(verifier)),
 								 NULL);
@@ -42,7 +42,7 @@ plan_set_password(const char *tenant, const char *verifier)
 Step *
 plan_login(const char *tenant, bool login)
 {
-	return make_step(login ? "enable_login" : "disable_login", "role", tenant, NULL,
+	return make_step(login ? STEP_ENABLE_LOGIN : STEP_DISABLE_LOGIN, "role", tenant, NULL,
 					 psprintf("SELECT %s EXISTS (SELECT 1 FROM pg_catalog.pg_roles"
 							  " WHERE rolname = %s AND rolcanlogin)",
 							  login ? "NOT" : "", quote_literal_cstr(tenant)),
@@ -59,7 +59,7 @@ plan_terminate_sessions(const char *tenant)
 	const char *sessions = psprintf("FROM pg_catalog.pg_stat_activity WHERE usename = %s",
 									quote_literal_cstr(tenant));
 
-	return make_step("terminate_sessions", "role", tenant, NULL,
+	return make_step(STEP_TERMINATE_SESSIONS, "role", tenant, NULL,
 					 psprintf("SELECT EXISTS (SELECT 1 %s)", sessions),
 					 psprintf("SELECT pg_catalog.pg_terminate_backend(pid, 5000) %s", sessions),
 					 "the tenant has open sessions");
@@ -72,7 +72,7 @@ plan_terminate_sessions(const char *tenant)
 List *
 plan_suspend(List *plan, const char *tenant)
 {
-	plan = lappend(plan, plan_registry_update("suspend_tenant", tenant, "state = 'active'",
+	plan = lappend(plan, plan_registry_update(STEP_SUSPEND_TENANT, tenant, "state = 'active'",
 										 psprintf("state = 'suspended', login_before_suspend ="
 												  " (SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = %s)",
 												  quote_literal_cstr(tenant))));
@@ -86,7 +86,7 @@ plan_resume(List *plan, const char *tenant, bool login_before)
 {
 	if (login_before)
 		plan = lappend(plan, plan_login(tenant, true));
-	return lappend(plan, plan_registry_update("resume_tenant", tenant, "state = 'suspended'",
+	return lappend(plan, plan_registry_update(STEP_RESUME_TENANT, tenant, "state = 'suspended'",
 											  "state = 'active', login_before_suspend = NULL"));
 }
 
@@ -94,14 +94,14 @@ plan_resume(List *plan, const char *tenant, bool login_before)
 List *
 plan_remove_database(List *plan, const char *tenant, const char *datname)
 {
-	Step	   *step = make_step("drop_database", "database", datname, NULL,
+	Step	   *step = make_step(STEP_DROP_DATABASE, "database", datname, NULL,
 								 psprintf("SELECT %s", marked_sql(false, datname, tenant)),
 								 psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(datname)),
 								 NULL);
 
 	step->own_transaction = true;
 	plan = lappend(plan, step);
-	return lappend(plan, catalog_step("unregister_database", tenant,
+	return lappend(plan, catalog_step(STEP_UNREGISTER_DATABASE, tenant,
 									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenant_databases"
 											   " WHERE tenant = %s AND database_name = %s AND state = 'active')",
 											   quote_literal_cstr(tenant), quote_literal_cstr(datname)),
@@ -120,7 +120,7 @@ plan_remove_database(List *plan, const char *tenant, const char *datname)
 static Step *
 plan_release(const char *tenant, const char *datname)
 {
-	return make_step("release_objects", datname ? "database" : "role",
+	return make_step(STEP_RELEASE_OBJECTS, datname ? "database" : "role",
 					 datname ? datname : tenant, datname,
 					 psprintf("SELECT %s AND EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend"
 							  " WHERE refobjid = %s AND dbid IN (0, (SELECT oid FROM pg_catalog.pg_database"
@@ -140,12 +140,12 @@ plan_release(const char *tenant, const char *datname)
 static List *
 plan_custodian(List *plan, const char *admin)
 {
-	plan = lappend(plan, make_step("create_custodian", "role", CUSTODIAN_ROLE, NULL,
+	plan = lappend(plan, make_step(STEP_CREATE_CUSTODIAN, "role", CUSTODIAN_ROLE, NULL,
 								   psprintf("SELECT %s IS NULL", role_oid_sql(CUSTODIAN_ROLE)),
 								   pstrdup("CREATE ROLE " CUSTODIAN_ROLE " NOLOGIN NOINHERIT"),
 								   NULL));
 	if (!superuser())
-		plan = lappend(plan, make_step("borrow_custodian", "role", CUSTODIAN_ROLE, NULL,
+		plan = lappend(plan, make_step(STEP_BORROW_CUSTODIAN, "role", CUSTODIAN_ROLE, NULL,
 									   psprintf("SELECT NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
 												quote_literal_cstr(admin), role_oid_sql(CUSTODIAN_ROLE)),
 									   psprintf("GRANT " CUSTODIAN_ROLE " TO %s", quote_identifier(admin)),
@@ -177,11 +177,11 @@ plan_retain_database(List *plan, const char *tenant, const char *datname)
 	const char *dblit = quote_literal_cstr(datname);
 
 	plan = lappend(plan, plan_release(tenant, datname));
-	plan = lappend(plan, make_step("retain_database", "database", datname, NULL,
+	plan = lappend(plan, make_step(STEP_RETAIN_DATABASE, "database", datname, NULL,
 								   psprintf("SELECT %s", marked_sql(false, datname, tenant)),
 								   psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS NULL", db),
 								   NULL));
-	return lappend(plan, catalog_step("record_retained", tenant,
+	return lappend(plan, catalog_step(STEP_RECORD_RETAINED, tenant,
 									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenant_databases"
 											   " WHERE database_name = %s AND state = 'active')", dblit),
 									  psprintf("UPDATE tenancy.tenant_databases SET state = 'retained'"
@@ -240,13 +240,13 @@ plan_offboard(const Tenant *t, bool keep_databases)
 	ListCell   *lc;
 	int			i;
 
-	plan = lappend(plan, plan_registry_update("begin_offboarding", tenant, "state <> 'offboarding'",
+	plan = lappend(plan, plan_registry_update(STEP_BEGIN_OFFBOARDING, tenant, "state <> 'offboarding'",
 										 "state = 'offboarding'"));
 	plan = lappend(plan, plan_login(tenant, false));
 	plan = lappend(plan, plan_terminate_sessions(tenant));
 	plan = lappend(plan, plan_iam_membership(tenant, false));
 	if (OidIsValid(roleid) && !superuser())
-		plan = lappend(plan, make_step("borrow_privileges", "role", tenant, NULL,
+		plan = lappend(plan, make_step(STEP_BORROW_PRIVILEGES, "role", tenant, NULL,
 									   psprintf("SELECT %s AND NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
 												marked_sql(true, tenant, tenant),
 												quote_literal_cstr(admin), role_oid_sql(tenant)),
@@ -269,11 +269,11 @@ plan_offboard(const Tenant *t, bool keep_databases)
 		plan = lappend(plan, plan_release(tenant, NULL));
 	}
 
-	plan = lappend(plan, make_step("drop_role", "role", tenant, NULL,
+	plan = lappend(plan, make_step(STEP_DROP_ROLE, "role", tenant, NULL,
 								   psprintf("SELECT %s", marked_sql(true, tenant, tenant)),
 								   psprintf("DROP ROLE %s", quote_identifier(tenant)),
 								   NULL));
-	return lappend(plan, catalog_step("remove_tenant", tenant,
+	return lappend(plan, catalog_step(STEP_REMOVE_TENANT, tenant,
 									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s)",
 											   quote_literal_cstr(tenant)),
 									  psprintf("DELETE FROM tenancy.tenant_databases WHERE tenant = %s AND state = 'active';"
@@ -285,7 +285,7 @@ plan_offboard(const Tenant *t, bool keep_databases)
 Step *
 plan_connection_limit(const char *tenant, int limit)
 {
-	return make_step("set_connection_limit", "role", tenant, NULL,
+	return make_step(STEP_SET_CONNECTION_LIMIT, "role", tenant, NULL,
 					 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles"
 							  " WHERE rolname = %s AND rolconnlimit <> %d)",
 							  quote_literal_cstr(tenant), limit),

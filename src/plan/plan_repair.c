@@ -41,7 +41,7 @@ query_column(const char *sql)
 Step *
 plan_report(const char *object_type, const char *name, const char *problem)
 {
-	return make_step("report", object_type, name, NULL, pstrdup("SELECT true"), NULL, problem);
+	return make_step(STEP_REPORT, object_type, name, NULL, pstrdup("SELECT true"), NULL, problem);
 }
 
 static Step *
@@ -49,7 +49,7 @@ plan_unmark(const char *object_type, const char *name, const char *marker)
 {
 	bool		role = strcmp(object_type, "role") == 0;
 
-	return make_step(role ? "unmark_role" : "unmark_database", object_type, name, NULL,
+	return make_step(role ? STEP_UNMARK_ROLE : STEP_UNMARK_DATABASE, object_type, name, NULL,
 					 psprintf("SELECT %s", marked_sql(role, name, NULL)),
 					 psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON %s %s IS NULL",
 							  role ? "ROLE" : "DATABASE", quote_identifier(name)),
@@ -65,14 +65,14 @@ plan_role(List *plan, const Tenant *t)
 	const char *role = quote_identifier(t->name);
 	ListCell   *lc;
 
-	plan = lappend(plan, make_step("role_attributes", "role", t->name, NULL,
+	plan = lappend(plan, make_step(STEP_ROLE_ATTRIBUTES, "role", t->name, NULL,
 								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s"
 											" AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls))",
 											lit),
 								   psprintf("ALTER ROLE %s NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
 											role),
 								   "the tenant role has an attribute it must not have"));
-	plan = lappend(plan, plan_login(t->name, strcmp(t->state, "suspended") != 0));
+	plan = lappend(plan, plan_login(t->name, strcmp(t->state, STATE_SUSPENDED) != 0));
 	plan = lappend(plan, plan_connection_limit(t->name, t->connection_limit));
 
 	/* nobody, the admin included, is a member of a tenant role */
@@ -82,7 +82,7 @@ plan_role(List *plan, const Tenant *t)
 	{
 		const char *member = lfirst(lc);
 
-		plan = lappend(plan, make_step("revoke_member", "role", t->name, NULL,
+		plan = lappend(plan, make_step(STEP_REVOKE_MEMBER, "role", t->name, NULL,
 									   psprintf("SELECT pg_catalog.pg_has_role(%s, %s, 'MEMBER')",
 												quote_literal_cstr(member), lit),
 									   psprintf("REVOKE %s FROM %s", role, quote_identifier(member)),
@@ -104,7 +104,7 @@ plan_other_grantees(List *plan, const Tenant *t, const char *datname)
 	{
 		const char *grantee = lfirst(lc);
 
-		plan = lappend(plan, make_step("revoke_grantee", "database", datname, NULL,
+		plan = lappend(plan, make_step(STEP_REVOKE_GRANTEE, "database", datname, NULL,
 									   psprintf("SELECT pg_catalog.has_database_privilege(%s, %s, 'CONNECT, TEMPORARY, CREATE')"
 												" OR EXISTS (SELECT 1 FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a"
 												" WHERE d.datname = %s AND a.grantee = %s)",
@@ -126,11 +126,11 @@ plan_other_grantees(List *plan, const Tenant *t, const char *datname)
 static List *
 plan_resolve_intents(List *plan, const Tenant *t)
 {
-	const char *open = psprintf("FROM tenancy.audit_log a WHERE a.tenant = %s AND a.phase = 'intent'"
+	const char *open = psprintf("FROM tenancy.audit_log a WHERE a.tenant = %s AND a.phase = '" PHASE_INTENT "'"
 								" AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log b"
 								" WHERE b.operation_id = a.operation_id AND b.step = a.step"
 								" AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
-								" AND b.phase IN ('done', 'failed', 'unknown') AND b.id > a.id)"
+								" AND b.phase IN ('" PHASE_DONE "', '" PHASE_FAILED "', '" PHASE_UNKNOWN "') AND b.id > a.id)"
 								" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
 								" WHERE s.pid = a.backend_pid AND s.state = 'active')",
 								quote_literal_cstr(t->name));
@@ -151,10 +151,10 @@ plan_resolve_intents(List *plan, const Tenant *t)
 		const char *exists = psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
 									  quote_literal_cstr(object));
 		const char *outcome =
-			strcmp(step, "create_database") == 0 ? psprintf("CASE WHEN %s THEN 'done' ELSE 'failed' END", exists) :
-			strcmp(step, "drop_database") == 0 ? psprintf("CASE WHEN %s THEN 'failed' ELSE 'done' END", exists) :
-			"'unknown'";
-		Step	   *s = catalog_step("resolve_intent", t->name,
+			strcmp(step, STEP_CREATE_DATABASE) == 0 ? psprintf("CASE WHEN %s THEN '" PHASE_DONE "' ELSE '" PHASE_FAILED "' END", exists) :
+			strcmp(step, STEP_DROP_DATABASE) == 0 ? psprintf("CASE WHEN %s THEN '" PHASE_FAILED "' ELSE '" PHASE_DONE "' END", exists) :
+			"'" PHASE_UNKNOWN "'";
+		Step	   *s = catalog_step(STEP_RESOLVE_INTENT, t->name,
 									 psprintf("SELECT EXISTS (SELECT 1 %s AND a.id = %s AND a.operation_id = %s)",
 											  open, id, op),
 									 psprintf("INSERT INTO tenancy.audit_log (operation_id, operation, tenant, step, phase,"
@@ -163,7 +163,7 @@ plan_resolve_intents(List *plan, const Tenant *t)
 											  " SELECT operation_id, operation, tenant, step, %s, object_type, object_name,"
 											  " database, statement, 'outcome recorded by tenancy.repair(): the step was interrupted',"
 											  " session_user, current_user, pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id()"
-											  " FROM tenancy.audit_log WHERE id = %s AND operation_id = %s AND phase = 'intent'",
+											  " FROM tenancy.audit_log WHERE id = %s AND operation_id = %s AND phase = '" PHASE_INTENT "'",
 											  outcome, id, op));
 
 		s->object_type = "audit";
@@ -246,7 +246,7 @@ plan_repair(const Tenant *t, const char *verifier, bool deep)
 		plan = plan_inside_reach(plan, plan_database(NIL, &spec, datname, deep), datname);
 		plan = plan_other_grantees(plan, t, datname);
 	}
-	if (strcmp(t->state, "onboarding") == 0)
+	if (strcmp(t->state, STATE_ONBOARDING) == 0)
 		plan = lappend(plan, plan_activate(t->name));
 
 	foreach(lc, query_column(psprintf("SELECT d.datname FROM pg_catalog.pg_shseclabel l"
@@ -281,7 +281,7 @@ plan_unfinished(List *plan, const char *tenant)
 						 " AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
 						 " AND l.provider = '" MARKER_PROVIDER "')"
 						 " AND EXISTS (SELECT 1 FROM tenancy.audit_log a"
-						 " WHERE a.step = 'create_database' AND a.phase = 'intent'"
+						 " WHERE a.step = '" STEP_CREATE_DATABASE "' AND a.phase = '" PHASE_INTENT "'"
 						 " AND a.current_user_name = pg_catalog.pg_get_userbyid(d.datdba)"
 						 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || d.datname || ' ')"
 						 " AND CASE WHEN $1 IS NULL"
@@ -293,7 +293,7 @@ plan_unfinished(List *plan, const char *tenant)
 	for (uint64 i = 0; i < n; i++)
 	{
 		const char *datname = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
-		Step	   *step = make_step("drop_unfinished", "database", datname, NULL,
+		Step	   *step = make_step(STEP_DROP_UNFINISHED, "database", datname, NULL,
 									 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database"
 											  " WHERE datname = %s AND NOT datallowconn) AND NOT %s",
 											  quote_literal_cstr(datname), marked_sql(false, datname, NULL)),
