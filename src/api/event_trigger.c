@@ -196,13 +196,19 @@ guard_catalog(Node *parsetree)
 	SPI_finish();
 }
 
-Datum
-tenancy_on_ddl_command_start(PG_FUNCTION_ARGS)
+static void
+refuse_unless_event_trigger(FunctionCallInfo fcinfo)
 {
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function must be called as an event trigger")));
+}
+
+Datum
+tenancy_on_ddl_command_start(PG_FUNCTION_ARGS)
+{
+	refuse_unless_event_trigger(fcinfo);
 	guard_catalog(((EventTriggerData *) fcinfo->context)->parsetree);
 	PG_RETURN_VOID();
 }
@@ -218,10 +224,7 @@ in_own_script(void)
 Datum
 tenancy_on_ddl_command_end(PG_FUNCTION_ARGS)
 {
-	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function must be called as an event trigger")));
+	refuse_unless_event_trigger(fcinfo);
 	if (!in_own_script())
 		guard_and_audit(fcinfo,
 						"SELECT object_type, schema_name, object_identity, true"
@@ -232,10 +235,7 @@ tenancy_on_ddl_command_end(PG_FUNCTION_ARGS)
 Datum
 tenancy_on_sql_drop(PG_FUNCTION_ARGS)
 {
-	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function must be called as an event trigger")));
+	refuse_unless_event_trigger(fcinfo);
 	if (!in_own_script())
 		guard_and_audit(fcinfo,
 						"SELECT object_type, schema_name, object_identity, original"

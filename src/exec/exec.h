@@ -48,6 +48,7 @@ struct Transport
 extern const TransportMethods bgworker_transport;
 
 /* in executor.c */
+extern bool step_guard_holds(const Step *step);
 extern AuditEntry audit_entry_for_step(const Step *step, const char *phase,
 									   ErrorData *edata);
 extern Executor *executor_begin(const char *operation, const char *tenant, bool dry_run);

@@ -174,12 +174,14 @@ home_audit(Executor *ex, const Step *step, const char *phase, ErrorData *edata)
 }
 
 /*
- * A guard of a step in the extension's database, evaluated in the caller's
- * backend as its current user: what needs nothing starts no worker.  (The
- * worker evaluates the guard again, in the step's own transaction.)
+ * Evaluates a step's guard (a query returning one boolean) in the current
+ * transaction, as the current user (as_owner: the extension owner), with a
+ * search_path no user can write to.  In the caller's backend, for steps in
+ * the extension's database: what needs nothing starts no worker (which
+ * evaluates it again, in the step's own transaction).
  */
-static bool
-local_guard_holds(const Step *step)
+bool
+step_guard_holds(const Step *step)
 {
 	bool		isnull;
 	bool		result;
@@ -216,7 +218,7 @@ executor_run_step(Executor *ex, const Step *step)
 		return ex->dry_run;
 	if (step->database == NULL)
 	{
-		if (!local_guard_holds(step))
+		if (!step_guard_holds(step))
 			return false;
 		if (ex->dry_run)
 			return true;

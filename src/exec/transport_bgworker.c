@@ -209,30 +209,6 @@ worker_reply_error(ErrorData *edata)
 }
 
 /*
- * Evaluates a step's guard (a query returning one boolean) in the current
- * transaction, as the role the step itself runs as.
- */
-static bool
-guard_holds(const Step *step)
-{
-	bool		isnull;
-	bool		result;
-	int			ret;
-
-	if (step->guard == NULL)
-		return true;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = step->as_owner ? catalog_execute(step->guard, 0, NULL, NULL, NULL)
-		: SPI_execute(step->guard, false, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "step guard returned no row: %s", step->guard);
-	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return !isnull && result;
-}
-
-/*
  * Runs one statement as a top-level statement of the current transaction,
  * the way the simple query protocol would.  The statement is parsed from
  * its real text; everything that may be shown or logged (the portal's
@@ -374,7 +350,7 @@ static bool
 worker_run_step(const Step *step, bool audit)
 {
 	begin_transaction();
-	if (!guard_holds(step))
+	if (!step_guard_holds(step))
 	{
 		commit_transaction();
 		return false;
@@ -433,7 +409,7 @@ worker_handle(StringInfo msg)
 			bool		needed;
 
 			begin_transaction();
-			needed = guard_holds(&step);
+			needed = step_guard_holds(&step);
 			commit_transaction();
 			worker_reply_ok(needed);
 		}
