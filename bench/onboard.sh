@@ -8,6 +8,8 @@
 # and on its schema public, GRANT rds_iam), alternating which goes first.
 # Prints each round's ratio and the median ratio (extension / plain SQL).
 # Usage (root): bench/onboard.sh [N=10] [ROUNDS=5]
+# PER_PROCESS=1 runs each tenant's statements in a psql process of its own
+# (as a DBA calling it once per customer would), on both sides.
 # BENCH_CONF="shared_preload_libraries = 'aurora_tenancy'" measures with the library preloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,7 @@ bench_server 54331 "fsync = on"
 extension_script() {   # $1 = round
     for i in $(seq 1 "$n"); do
         echo "SELECT changes FROM tenancy.onboard('ext_r$1_t$i', ARRAY['db1', 'db2']);"
+        echo "--tenant"
     done
 }
 plain_script() {
@@ -36,12 +39,22 @@ plain_script() {
             echo "\\c postgres"
         done
         echo "GRANT rds_iam TO $t;"
+        echo "--tenant"
     done
+}
+run_script() {   # one psql for the whole script, or (PER_PROCESS=1) one per tenant
+    if [ "${PER_PROCESS:-0}" = 1 ]; then
+        awk -v dir="$bench_dir" '/^--tenant$/ { n++; next } { print > (dir "/part." sprintf("%05d", n)) }'
+        for f in "$bench_dir"/part.*; do psql -d postgres -f "$f" >/dev/null; done
+        rm -f "$bench_dir"/part.*
+    else
+        psql -d postgres >/dev/null
+    fi
 }
 seconds() {   # runs a script from stdin, prints its wall time in seconds
     local start end
     start=$(date +%s.%N)
-    psql -d postgres >/dev/null
+    run_script
     end=$(date +%s.%N)
     echo "$end - $start" | bc -l
 }
@@ -63,4 +76,4 @@ for r in $(seq 1 "$rounds"); do
     printf 'round %d: %d tenants x 2 databases: onboard %.3fs, plain SQL %.3fs, ratio %.3f\n' "$r" "$n" "$e" "$p" "$ratio"
 done
 median=$(printf '%s\n' "${ratios[@]}" | median)
-printf 'median ratio (tenancy.onboard / plain SQL) over %d rounds: %.3f\n' "$rounds" "$median"
+printf 'median ratio (tenancy.onboard / plain SQL%s) over %d rounds: %.3f\n' "$([ "${PER_PROCESS:-0}" = 1 ] && echo ', one psql per tenant')" "$rounds" "$median"

@@ -34,8 +34,8 @@ typedef struct TransportMethods
 	ErrorData  *(*run) (Transport *t, const Step *step, bool audit, bool *ran);
 	/* writes one audit row (a connection to the extension's database) */
 	void		(*write_audit) (Transport *t, const AuditEntry *entry);
-	/* lets the connection go, once it has left its database */
-	void		(*close) (Transport *t);
+	/* lets the connection go; with wait, once it has left its database */
+	void		(*close) (Transport *t, bool wait);
 } TransportMethods;
 
 struct Transport

@@ -63,10 +63,14 @@ connect_to(Executor *ex, const char *database, bool missing_ok)
 	return ex->transport->open(database, &ex->audit, missing_ok);
 }
 
+/*
+ * Lets a connection go.  Unless in a dry run, waits until it has left its
+ * database: a step that follows may drop that database.
+ */
 static void
-disconnect(Transport *t)
+disconnect(Executor *ex, Transport *t)
 {
-	t->methods->close(t);
+	t->methods->close(t, !ex->dry_run);
 }
 
 static void
@@ -125,7 +129,7 @@ session_for(Executor *ex, const char *database, bool missing_ok)
 			s = first;
 			break;
 		}
-		disconnect(first);
+		disconnect(ex, first);
 		ex->sessions = list_delete_first(ex->sessions);
 	}
 	if (s == NULL)
@@ -356,7 +360,7 @@ close_databases(Executor *ex)
 	ListCell   *lc;
 
 	foreach(lc, ex->sessions)
-		disconnect(lfirst(lc));
+		disconnect(ex, lfirst(lc));
 	ex->sessions = NIL;
 }
 
@@ -367,6 +371,6 @@ executor_end(Executor *ex)
 	ex->ahead = NIL;
 	close_databases(ex);
 	if (ex->home)
-		disconnect(ex->home);
+		disconnect(ex, ex->home);
 	ex->home = NULL;
 }

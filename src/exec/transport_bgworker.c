@@ -761,14 +761,15 @@ worker_write_audit_row(Transport *t, const AuditEntry *entry)
 }
 
 static void
-worker_close(Transport *t)
+worker_close(Transport *t, bool wait)
 {
 	ExecutorSession *s = (ExecutorSession *) t;
 
 	cancel_on_dsm_detach(s->segment, cancel_worker, PointerGetDatum(s->handle));
 	dsm_detach(s->segment);
 	/* A worker connected to a database would get in the way of DROP DATABASE. */
-	(void) WaitForBackgroundWorkerShutdown(s->handle);
+	if (wait)
+		(void) WaitForBackgroundWorkerShutdown(s->handle);
 }
 
 const TransportMethods bgworker_transport = {

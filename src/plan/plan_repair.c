@@ -128,7 +128,7 @@ plan_resolve_intents(List *plan, const Tenant *t)
 {
 	const char *open = psprintf("FROM tenancy.audit_log a WHERE a.tenant = %s AND a.phase = '" PHASE_INTENT "'"
 								" AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log b"
-								" WHERE b.operation_id = a.operation_id AND b.step = a.step"
+								" WHERE b.tenant = a.tenant AND b.operation_id = a.operation_id AND b.step = a.step"
 								" AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
 								" AND b.phase IN ('" PHASE_DONE "', '" PHASE_FAILED "', '" PHASE_UNKNOWN "') AND b.id > a.id)"
 								" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
