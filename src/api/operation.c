@@ -6,20 +6,20 @@
  */
 #include "api/api.h"
 
-#include "access/xact.h"
-#include "common/hashfn.h"
-#include "commands/dbcommands.h"
-#include "executor/spi.h"
-#include "storage/lmgr.h"
-#include "storage/lock.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
-#include "utils/syscache.h"
+#include "commands/dbcommands.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/syscache.h"
 
 /*
  * Like CREATE DATABASE, an operation cannot run inside a transaction block:
@@ -37,6 +37,17 @@ refuse_in_transaction_block(const char *function)
 				 errhint("Call it on its own, outside BEGIN ... COMMIT. In migration tools, mark the script non-transactional: Flyway executeInTransaction=false, Liquibase runInTransaction:false.")));
 }
 
+/* The transaction-level advisory lock (classid, hashtext(name)) of this database. */
+static void
+lock_name(uint32 classid, const char *name)
+{
+	LOCKTAG		tag;
+	uint32		hash = DatumGetUInt32(hash_any((const unsigned char *) name, strlen(name)));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, classid, hash, 2);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
 /*
  * One operation per tenant at a time: a transaction-level advisory lock on
  * (TENANT_LOCK_CLASS, hashtext(tenant)) in this database, the same lock as
@@ -47,9 +58,6 @@ refuse_in_transaction_block(const char *function)
 void
 lock_tenant(const char *tenant)
 {
-	LOCKTAG		tag;
-	uint32		hash = DatumGetUInt32(hash_any((const unsigned char *) tenant, strlen(tenant)));
-
 	/*
 	 * A plan must be made from what is true once the lock is held.  Under
 	 * REPEATABLE READ or SERIALIZABLE the statement's snapshot predates the
@@ -64,8 +72,7 @@ lock_tenant(const char *tenant)
 				 errdetail("An operation plans from the state of the cluster after it holds the tenant's lock, which needs a new snapshot per statement."),
 				 errhint("Run it at READ COMMITTED: SET default_transaction_isolation = 'read committed'.")));
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, TENANT_LOCK_CLASS, hash, 2);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	lock_name(TENANT_LOCK_CLASS, tenant);
 
 	/* the syscache must see what the lock's previous holder committed */
 	AcceptInvalidationMessages();
@@ -92,14 +99,7 @@ lock_database_names(int n, const char **names)
 	memcpy(sorted, names, sizeof(char *) * n);
 	qsort(sorted, n, sizeof(char *), compare_names);
 	for (i = 0; i < n; i++)
-	{
-		LOCKTAG		tag;
-		uint32		hash = DatumGetUInt32(hash_any((const unsigned char *) sorted[i],
-												   strlen(sorted[i])));
-
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, DATABASE_NAME_LOCK_CLASS, hash, 2);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	}
+		lock_name(DATABASE_NAME_LOCK_CLASS, sorted[i]);
 	AcceptInvalidationMessages();
 }
 
