@@ -26,13 +26,6 @@ by_hand() {
         done
     done
 }
-seconds() {   # runs a script from stdin, prints its wall time in seconds
-    local start end
-    start=$(date +%s.%N)
-    psql -d postgres >/dev/null
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
-}
 
 check_s=(); plain_s=(); shallow_s=()
 for r in $(seq 1 "$rounds"); do

@@ -15,5 +15,14 @@ bench_server() {
 
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
+# runs a psql script from stdin, prints its wall time in seconds
+seconds() {
+    local start end
+    start=$(date +%s.%N)
+    psql -d postgres >/dev/null
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc -l
+}
+
 # the median of the numbers on stdin, one a line
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

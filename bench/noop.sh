@@ -17,13 +17,6 @@ script() {   # $1 = round
         echo "SELECT changes FROM tenancy.onboard('noop_r$1_t$i', ARRAY['db1', 'db2']);"
     done
 }
-seconds() {   # runs a script from stdin, prints its wall time in seconds
-    local start end
-    start=$(date +%s.%N)
-    psql -d postgres >/dev/null
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
-}
 workers() { psql -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'aurora_tenancy executor'"; }
 
 script 0 | seconds >/dev/null   # warm-up, not measured
