@@ -325,7 +325,8 @@ tenancy_offboard(PG_FUNCTION_ARGS)
 			refuse_while_protected(t, "Offboarding");
 		refuse_unmarked(t, true);
 		refuse_unfit_custodian();
-		changes = run_plan("offboard", t->name, plan_offboard(t, keep), NULL, NULL);
+		changes = run_plan("offboard", t->name,
+						   plan_offboard(t, read_tenant_snapshot(t), keep), NULL, NULL);
 	}
 
 	/* the row goes to the tuplestore before SPI_finish frees our memory */

@@ -11,7 +11,6 @@
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(tenancy_check);
@@ -126,7 +125,7 @@ tenancy_check(PG_FUNCTION_ARGS)
 												 "its offboarding was interrupted: call tenancy.offboard() again")));
 		else
 			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
-						  plan_repair(t, PLACEHOLDER_VERIFIER, deep));
+						  plan_repair(t, read_tenant_snapshot(t), PLACEHOLDER_VERIFIER, deep));
 	}
 	if (PG_ARGISNULL(0))
 		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, NULL,
@@ -150,13 +149,15 @@ tenancy_repair(PG_FUNCTION_ARGS)
 	foreach(lc, tenants)
 	{
 		Tenant	   *t;
+		TenantSnapshot *snap;
 
 		lock_tenant(lfirst(lc));
 		t = load_tenant(lfirst(lc));
 		if (t == NULL || strcmp(t->state, STATE_OFFBOARDING) == 0)
 			continue;
+		snap = read_tenant_snapshot(t);
 		changes += run_plan("repair", t->name,
-							plan_repair(t, OidIsValid(get_role_oid(t->name, true)) ?
+							plan_repair(t, snap, snap->role_exists ?
 										NULL : scram_verifier(generate_password()), true),
 							NULL, NULL);
 	}

@@ -60,6 +60,52 @@ typedef struct Tenant
 	const char **database_names;
 } Tenant;
 
+/* A registered database as the cluster has it. */
+typedef struct DatabaseState
+{
+	const char *name;
+	bool		exists;
+	const char *marked_for;		/* the tenant its marker names; NULL: none */
+	bool		session_can_connect;	/* the caller's session user (workers) */
+	List	   *other_grantees;	/* roles other than the tenant and the owner
+								 * holding privileges on it, sorted */
+} DatabaseState;
+
+/* An audit intent with no outcome, of an operation no longer running. */
+typedef struct OpenIntent
+{
+	const char *id;
+	const char *operation_id;
+	const char *step;
+	const char *object_name;
+} OpenIntent;
+
+/*
+ * What the cluster says about one tenant, read by read_tenant_snapshot():
+ * the input of the planners besides the registry's Tenant.  Plain values,
+ * nothing that points into SPI or a cache.
+ */
+typedef struct TenantSnapshot
+{
+	bool		role_exists;
+	const char *role_marked_for;	/* the tenant its marker names; NULL: none */
+	List	   *role_members;	/* members of the tenant role, sorted */
+	const char *caller;			/* current user: the admin of offboarding */
+	bool		caller_is_superuser;
+	const char *session_user_name;
+	int			ndatabases;		/* the Tenant's, in its order */
+	DatabaseState *databases;
+	List	   *stray_databases;	/* carrying its marker, not registered */
+	List	   *dependent_databases;	/* not its own, where the role owns
+										 * objects or holds privileges */
+	List	   *unfinished_databases;	/* left by an interrupted create */
+	List	   *open_intents;	/* OpenIntent * */
+} TenantSnapshot;
+
+/* in snapshot.c */
+extern TenantSnapshot *read_tenant_snapshot(const Tenant *t);
+extern List *read_unfinished_databases(const char *tenant);
+
 /* in plan.c */
 extern Step *make_step(const char *name, const char *object_type,
 					   const char *object_name, const char *database,
@@ -85,11 +131,14 @@ extern Step *plan_login(const char *tenant, bool login);
 extern List *plan_suspend(List *plan, const char *tenant);
 extern List *plan_resume(List *plan, const char *tenant, bool login_before);
 extern List *plan_remove_database(List *plan, const char *tenant, const char *datname);
-extern List *plan_offboard(const Tenant *t, bool keep_databases);
+extern List *plan_offboard(const Tenant *t, const TenantSnapshot *snap,
+						   bool keep_databases);
 extern const char *custodian_problem_sql;
 
 /* in plan_repair.c */
-extern List *plan_repair(const Tenant *t, const char *verifier, bool deep);
+extern List *plan_repair(const Tenant *t, const TenantSnapshot *snap,
+						 const char *verifier, bool deep);
+extern char *open_intents_sql(const char *tenant);
 extern List *plan_orphans(void);
 extern List *plan_cluster_problems(void);
 extern Step *plan_report(const char *object_type, const char *name, const char *problem);

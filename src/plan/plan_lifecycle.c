@@ -4,14 +4,12 @@
  *		suspension, databases removed, and offboarding.
  *
  * Same rules as plan.c: every step has a guard that is true while it is
- * needed, so each operation is idempotent and resumable.
+ * needed, so each operation is idempotent and resumable.  plan_offboard()
+ * reads nothing: what the cluster holds comes from the tenant's snapshot
+ * (snapshot.c).
  */
 #include "plan/plan.h"
 
-#include "commands/dbcommands.h"
-#include "executor/spi.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 
 /* An update of the tenant's registry row, needed while condition holds. */
@@ -138,13 +136,15 @@ plan_release(const char *tenant, const char *datname)
  * custodian can do nothing the admin cannot).
  */
 static List *
-plan_custodian(List *plan, const char *admin)
+plan_custodian(List *plan, const TenantSnapshot *snap)
 {
+	const char *admin = snap->caller;
+
 	plan = lappend(plan, make_step(STEP_CREATE_CUSTODIAN, "role", CUSTODIAN_ROLE, NULL,
 								   psprintf("SELECT %s IS NULL", role_oid_sql(CUSTODIAN_ROLE)),
 								   pstrdup("CREATE ROLE " CUSTODIAN_ROLE " NOLOGIN NOINHERIT"),
 								   NULL));
-	if (!superuser())
+	if (!snap->caller_is_superuser)
 		plan = lappend(plan, make_step(STEP_BORROW_CUSTODIAN, "role", CUSTODIAN_ROLE, NULL,
 									   psprintf("SELECT NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
 												quote_literal_cstr(admin), role_oid_sql(CUSTODIAN_ROLE)),
@@ -189,38 +189,6 @@ plan_retain_database(List *plan, const char *tenant, const char *datname)
 }
 
 /*
- * The databases other than the given ones in which the role owns objects
- * or holds privileges (pg_shdepend), by name.
- */
-static List *
-databases_depending_on(Oid roleid, const Tenant *t)
-{
-	List	   *result = NIL;
-	char	   *sql = psprintf("SELECT DISTINCT d.datname FROM pg_catalog.pg_shdepend s"
-							   " JOIN pg_catalog.pg_database d ON d.oid = s.dbid"
-							   " WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = %u",
-							   roleid);
-	int			i;
-	uint64		n;
-
-	/* a fresh snapshot: what is true now that the tenant's lock is held */
-	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_shdepend");
-	n = SPI_processed;
-	for (uint64 r = 0; r < n; r++)
-	{
-		char	   *datname = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
-		bool		own = false;
-
-		for (i = 0; i < t->ndatabases; i++)
-			own |= strcmp(datname, t->database_names[i]) == 0;
-		if (!own)
-			result = lappend(result, datname);
-	}
-	return result;
-}
-
-/*
  * Offboarding, in an order that can stop anywhere and be resumed: the
  * registry says offboarding; the role can no longer log in and its sessions
  * end; its databases are dropped or retained; what it owns or was granted
@@ -228,14 +196,13 @@ databases_depending_on(Oid roleid, const Tenant *t)
  * tenant leaves the registry.  A non-superuser admin needs the privileges of
  * the role for REASSIGN/DROP OWNED: it is granted them only after the role
  * left the IAM role (so the admin never inherits rds_iam), until the role
- * is dropped.
+ * is dropped.  The admin is the caller, as the snapshot names it.
  */
 List *
-plan_offboard(const Tenant *t, bool keep_databases)
+plan_offboard(const Tenant *t, const TenantSnapshot *snap, bool keep_databases)
 {
 	const char *tenant = t->name;
-	const char *admin = GetUserNameFromId(GetUserId(), false);
-	Oid			roleid = get_role_oid(tenant, true);
+	const char *admin = snap->caller;
 	List	   *plan = NIL;
 	ListCell   *lc;
 	int			i;
@@ -245,7 +212,7 @@ plan_offboard(const Tenant *t, bool keep_databases)
 	plan = lappend(plan, plan_login(tenant, false));
 	plan = lappend(plan, plan_terminate_sessions(tenant));
 	plan = lappend(plan, plan_iam_membership(tenant, false));
-	if (OidIsValid(roleid) && !superuser())
+	if (snap->role_exists && !snap->caller_is_superuser)
 		plan = lappend(plan, make_step(STEP_BORROW_PRIVILEGES, "role", tenant, NULL,
 									   psprintf("SELECT %s AND NOT pg_catalog.pg_has_role(%s, %s, 'USAGE')",
 												marked_sql(true, tenant, tenant),
@@ -254,16 +221,16 @@ plan_offboard(const Tenant *t, bool keep_databases)
 												quote_identifier(admin)),
 									   NULL));
 
-	if (OidIsValid(roleid))
-		plan = plan_custodian(plan, admin);
+	if (snap->role_exists)
+		plan = plan_custodian(plan, snap);
 	for (i = 0; i < t->ndatabases; i++)
 		plan = keep_databases ?
 			plan_retain_database(plan, tenant, t->database_names[i]) :
 			plan_remove_database(plan, tenant, t->database_names[i]);
 
-	if (OidIsValid(roleid))
+	if (snap->role_exists)
 	{
-		foreach(lc, databases_depending_on(roleid, t))
+		foreach(lc, snap->dependent_databases)
 			plan = lappend(plan, plan_release(tenant, lfirst(lc)));
 		/* privileges on shared objects (other databases' ACLs) */
 		plan = lappend(plan, plan_release(tenant, NULL));

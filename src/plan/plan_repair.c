@@ -8,34 +8,17 @@
  * intents without an outcome), plus what is wrong with the cluster itself.
  * check() is a dry run of these plans; repair() runs them, audited.  So
  * repair() executes exactly what check() shows.
+ *
+ * plan_repair() reads nothing: what the cluster holds comes from the
+ * tenant's snapshot (snapshot.c).  plan_orphans() and plan_cluster_problems(),
+ * which concern no tenant, still read the catalogs themselves.
  */
 #include "plan/plan.h"
 
-#include "commands/dbcommands.h"
 #include "executor/spi.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 
-static List *plan_unfinished(List *plan, const char *tenant);
-
-/*
- * The first column of every row of a query, as strings (caller in SPI).  Not
- * read-only: each query takes a fresh snapshot, so it sees what committed
- * while the caller waited for the tenant's lock.
- */
-static List *
-query_column(const char *sql)
-{
-	List	   *result = NIL;
-	uint64		i;
-
-	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not run: %s", sql);
-	for (i = 0; i < SPI_processed; i++)
-		result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-	return result;
-}
+static List *plan_unfinished(List *plan, List *datnames);
 
 /* A problem repair() leaves to a person: check() shows it, with no fix. */
 Step *
@@ -59,7 +42,7 @@ plan_unmark(const char *object_type, const char *name, const char *marker)
 
 /* What the tenant role must be, besides existing. */
 static List *
-plan_role(List *plan, const Tenant *t)
+plan_role(List *plan, const Tenant *t, const TenantSnapshot *snap)
 {
 	const char *lit = quote_literal_cstr(t->name);
 	const char *role = quote_identifier(t->name);
@@ -76,9 +59,7 @@ plan_role(List *plan, const Tenant *t)
 	plan = lappend(plan, plan_connection_limit(t->name, t->connection_limit));
 
 	/* nobody, the admin included, is a member of a tenant role */
-	foreach(lc, query_column(psprintf("SELECT m.rolname FROM pg_catalog.pg_auth_members a"
-									  " JOIN pg_catalog.pg_roles m ON m.oid = a.member"
-									  " WHERE a.roleid = %s ORDER BY 1", role_oid_sql(t->name))))
+	foreach(lc, snap->role_members)
 	{
 		const char *member = lfirst(lc);
 
@@ -93,14 +74,12 @@ plan_role(List *plan, const Tenant *t)
 
 /* Roles other than the tenant and the owner holding privileges on the database. */
 static List *
-plan_other_grantees(List *plan, const Tenant *t, const char *datname)
+plan_other_grantees(List *plan, const DatabaseState *db)
 {
+	const char *datname = db->name;
 	ListCell   *lc;
 
-	foreach(lc, query_column(psprintf("SELECT DISTINCT r.rolname FROM pg_catalog.pg_database d,"
-									  " pg_catalog.aclexplode(d.datacl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
-									  " WHERE d.datname = %s AND a.grantee NOT IN (d.datdba, %s) ORDER BY 1",
-									  quote_literal_cstr(datname), role_oid_sql(t->name))))
+	foreach(lc, db->other_grantees)
 	{
 		const char *grantee = lfirst(lc);
 
@@ -118,36 +97,41 @@ plan_other_grantees(List *plan, const Tenant *t, const char *datname)
 }
 
 /*
+ * SQL: FROM and WHERE of the tenant's audit intents (audit_log a) that have
+ * no outcome and whose operation is not running any more.
+ */
+char *
+open_intents_sql(const char *tenant)
+{
+	return psprintf("FROM tenancy.audit_log a WHERE a.tenant = %s AND a.phase = '" PHASE_INTENT "'"
+					" AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log b"
+					" WHERE b.tenant = a.tenant AND b.operation_id = a.operation_id AND b.step = a.step"
+					" AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
+					" AND b.phase IN ('" PHASE_DONE "', '" PHASE_FAILED "', '" PHASE_UNKNOWN "') AND b.id > a.id)"
+					" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
+					" WHERE s.pid = a.backend_pid AND s.state = 'active')",
+					quote_literal_cstr(tenant));
+}
+
+/*
  * Audit intents of this tenant that never got an outcome, from operations
  * that are not running any more: the outcome is recorded from reality where
  * reality tells (a database exists or not), else as unknown (the state the
  * step aimed at is checked by the other steps of the plan).
  */
 static List *
-plan_resolve_intents(List *plan, const Tenant *t)
+plan_resolve_intents(List *plan, const Tenant *t, const TenantSnapshot *snap)
 {
-	const char *open = psprintf("FROM tenancy.audit_log a WHERE a.tenant = %s AND a.phase = '" PHASE_INTENT "'"
-								" AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log b"
-								" WHERE b.tenant = a.tenant AND b.operation_id = a.operation_id AND b.step = a.step"
-								" AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
-								" AND b.phase IN ('" PHASE_DONE "', '" PHASE_FAILED "', '" PHASE_UNKNOWN "') AND b.id > a.id)"
-								" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
-								" WHERE s.pid = a.backend_pid AND s.state = 'active')",
-								quote_literal_cstr(t->name));
-	uint64		i;
-	uint64		n;
-	SPITupleTable *rows;
+	const char *open = open_intents_sql(t->name);
+	ListCell   *lc;
 
-	catalog_execute(psprintf("SELECT a.id, a.operation_id, a.step, a.object_name %s ORDER BY a.id", open),
-					0, NULL, NULL, NULL);
-	rows = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
+	foreach(lc, snap->open_intents)
 	{
-		const char *id = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
-		const char *op = quote_literal_cstr(SPI_getvalue(rows->vals[i], rows->tupdesc, 2));
-		const char *step = SPI_getvalue(rows->vals[i], rows->tupdesc, 3);
-		const char *object = SPI_getvalue(rows->vals[i], rows->tupdesc, 4);
+		const OpenIntent *intent = lfirst(lc);
+		const char *id = intent->id;
+		const char *op = quote_literal_cstr(intent->operation_id);
+		const char *step = intent->step;
+		const char *object = intent->object_name;
 		const char *exists = psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
 									  quote_literal_cstr(object));
 		const char *outcome =
@@ -179,11 +163,12 @@ plan_resolve_intents(List *plan, const Tenant *t)
  * (as the caller's session user): else one report says it was not looked at.
  */
 static List *
-plan_inside_reach(List *plan, List *steps, const char *datname)
+plan_inside_reach(List *plan, List *steps, const TenantSnapshot *snap,
+				  const DatabaseState *db)
 {
+	const char *datname = db->name;
 	ListCell   *lc;
-	bool		reachable = !OidIsValid(get_database_oid(datname, true)) ||
-		session_can_connect(datname);
+	bool		reachable = !db->exists || db->session_can_connect;
 
 	foreach(lc, steps)
 		if (((Step *) lfirst(lc))->database == NULL || reachable)
@@ -191,7 +176,7 @@ plan_inside_reach(List *plan, List *steps, const char *datname)
 	if (!reachable)
 		plan = lappend(plan, plan_report("database", datname,
 										 psprintf("the caller's role \"%s\" cannot connect to it: what is inside was not checked",
-												  GetUserNameFromId(GetSessionUserId(), false))));
+												  snap->session_user_name)));
 	return plan;
 }
 
@@ -210,12 +195,12 @@ marked_for(const char *marker_of, const Tenant *t)
  * to anyone: rotate_password() gives it one.
  */
 List *
-plan_repair(const Tenant *t, const char *verifier, bool deep)
+plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
+			bool deep)
 {
 	TenantSpec	spec = {0};
 	List	   *plan = NIL;
 	ListCell   *lc;
-	StringInfoData known;
 	int			i;
 
 	spec.tenant = t->name;
@@ -223,76 +208,50 @@ plan_repair(const Tenant *t, const char *verifier, bool deep)
 	spec.verifier = verifier;
 
 	/* what has the tenant's name but not its marker is never touched */
-	if (OidIsValid(get_role_oid(t->name, true)) && !marked_for(role_tenant(t->name), t))
+	if (snap->role_exists && !marked_for(snap->role_marked_for, t))
 		return list_make1(plan_report("role", t->name, NOT_THE_TENANTS));
 
-	if (OidIsValid(get_role_oid(t->name, true)))
-		plan = plan_role(plan, t);
+	if (snap->role_exists)
+		plan = plan_role(plan, t, snap);
 	else
 		plan = lappend(plan, plan_create_role(&spec));
 	plan = lappend(plan, plan_iam_membership(t->name, t->iam_auth));
 
-	initStringInfo(&known);
 	for (i = 0; i < t->ndatabases; i++)
 	{
-		const char *datname = t->database_names[i];
+		const DatabaseState *db = &snap->databases[i];
 
-		appendStringInfo(&known, ", %s", quote_literal_cstr(datname));
-		if (OidIsValid(get_database_oid(datname, true)) && !marked_for(database_tenant(datname), t))
+		Assert(strcmp(db->name, t->database_names[i]) == 0);
+		if (db->exists && !marked_for(db->marked_for, t))
 		{
-			plan = lappend(plan, plan_report("database", datname, NOT_THE_TENANTS));
+			plan = lappend(plan, plan_report("database", db->name, NOT_THE_TENANTS));
 			continue;
 		}
-		plan = plan_inside_reach(plan, plan_database(NIL, &spec, datname, deep), datname);
-		plan = plan_other_grantees(plan, t, datname);
+		plan = plan_inside_reach(plan, plan_database(NIL, &spec, db->name, deep), snap, db);
+		plan = plan_other_grantees(plan, db);
 	}
 	if (strcmp(t->state, STATE_ONBOARDING) == 0)
 		plan = lappend(plan, plan_activate(t->name));
 
-	foreach(lc, query_column(psprintf("SELECT d.datname FROM pg_catalog.pg_shseclabel l"
-									  " JOIN pg_catalog.pg_database d ON d.oid = l.objoid"
-									  " WHERE l.classoid = 'pg_catalog.pg_database'::regclass"
-									  " AND l.provider = '" MARKER_PROVIDER "' AND l.label = %s"
-									  " AND d.datname NOT IN (''%s) ORDER BY 1",
-									  quote_literal_cstr(tenant_marker(t->name)), known.data)))
+	foreach(lc, snap->stray_databases)
 		plan = lappend(plan, plan_unmark("database", lfirst(lc), tenant_marker(t->name)));
 
-	plan = plan_unfinished(plan, t->name);
-	return plan_resolve_intents(plan, t);
+	plan = plan_unfinished(plan, snap->unfinished_databases);
+	return plan_resolve_intents(plan, t, snap);
 }
 
 /*
- * Unfinished databases (see plan_database) that an interrupted create of
- * this tenant (NULL: of a tenant no longer registered) left behind: nobody
- * can connect to them, they carry no marker, and the audit log shows that
- * their owner set out to create exactly that name for the tenant.
+ * Unfinished databases (see plan_database and read_unfinished_databases)
+ * dropped: nobody can connect to them and they carry no marker.
  */
 static List *
-plan_unfinished(List *plan, const char *tenant)
+plan_unfinished(List *plan, List *datnames)
 {
-	const char *args[1] = {tenant};
-	SPITupleTable *rows;
-	uint64		n;
+	ListCell   *lc;
 
-	catalog_execute_text("SELECT d.datname FROM pg_catalog.pg_database d"
-						 " WHERE pg_catalog.starts_with(d.datname::pg_catalog.text, '" UNFINISHED_DATABASE_PREFIX "')"
-						 " AND NOT d.datallowconn"
-						 " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l WHERE l.objoid = d.oid"
-						 " AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
-						 " AND l.provider = '" MARKER_PROVIDER "')"
-						 " AND EXISTS (SELECT 1 FROM tenancy.audit_log a"
-						 " WHERE a.step = '" STEP_CREATE_DATABASE "' AND a.phase = '" PHASE_INTENT "'"
-						 " AND a.current_user_name = pg_catalog.pg_get_userbyid(d.datdba)"
-						 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || d.datname || ' ')"
-						 " AND CASE WHEN $1 IS NULL"
-						 " THEN NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE r.name = a.tenant)"
-						 " ELSE a.tenant = $1 END)"
-						 " ORDER BY 1", 1, args);
-	rows = SPI_tuptable;
-	n = SPI_processed;
-	for (uint64 i = 0; i < n; i++)
+	foreach(lc, datnames)
 	{
-		const char *datname = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
+		const char *datname = lfirst(lc);
 		Step	   *step = make_step(STEP_DROP_UNFINISHED, "database", datname, NULL,
 									 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database"
 											  " WHERE datname = %s AND NOT datallowconn) AND NOT %s",
@@ -376,6 +335,6 @@ plan_orphans(void)
 		plan = lappend(plan, plan_unmark(SPI_getvalue(rows->vals[i], rows->tupdesc, 1),
 										 SPI_getvalue(rows->vals[i], rows->tupdesc, 2),
 										 SPI_getvalue(rows->vals[i], rows->tupdesc, 3)));
-	return plan_unfinished(plan, NULL);
+	return plan_unfinished(plan, read_unfinished_databases(NULL));
 }
 
