@@ -1,0 +1,178 @@
+/*
+ * plan_test.c
+ *		Unit tests of aurora_tenancy's pure planners: plan_test.steps(kind,
+ *		state) turns a hand-made registry row and cluster snapshot (JSON) into
+ *		a Tenant and a TenantSnapshot, runs plan_repair() or plan_offboard(),
+ *		and returns the steps.  No catalog is read: what the planner decides
+ *		comes from the state given, so each rule can be shown on its own.
+ *
+ * The state:
+ *	{"tenant": {"name": "t", "state": "active", "iam_auth": false,
+ *				"connection_limit": -1,
+ *				"databases": [{"short": "db1", "name": "t_db1"}]},
+ *	 "snapshot": {"role_exists": true, "role_marked_for": "t",
+ *				  "role_members": [], "caller": "admin",
+ *				  "caller_is_superuser": false, "session_user": "admin",
+ *				  "databases": [{"name": "t_db1", "exists": true,
+ *								 "marked_for": "t", "can_connect": true,
+ *								 "other_grantees": []}],
+ *				  "stray_databases": [], "dependent_databases": [],
+ *				  "unfinished_databases": []}}
+ * Omitted keys are false, empty or NULL.
+ */
+#include "plan/plan.h"
+
+#include <jansson.h>
+
+#include "funcapi.h"
+
+/*
+ * From utils/builtins.h, which cannot be included here: its fmgrprotos.h
+ * declares a json_object() of its own, and so does jansson.
+ */
+extern text *cstring_to_text(const char *s);
+extern char *text_to_cstring(const text *t);
+#define CStringGetTextDatum(s) PointerGetDatum(cstring_to_text(s))
+
+PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(plan_test_steps);
+
+static const char *
+text_of(json_t *object, const char *key)
+{
+	json_t	   *value = json_object_get(object, key);
+
+	return json_is_string(value) ? pstrdup(json_string_value(value)) : NULL;
+}
+
+static bool
+bool_of(json_t *object, const char *key)
+{
+	return json_is_true(json_object_get(object, key));
+}
+
+static List *
+strings_of(json_t *object, const char *key)
+{
+	List	   *result = NIL;
+	size_t		i;
+	json_t	   *item;
+
+	json_array_foreach(json_object_get(object, key), i, item)
+		result = lappend(result, pstrdup(json_string_value(item)));
+	return result;
+}
+
+static void
+read_state(json_t *root, Tenant *t, TenantSnapshot *snap)
+{
+	json_t	   *tj = json_object_get(root, "tenant");
+	json_t	   *sj = json_object_get(root, "snapshot");
+	json_t	   *dbs = json_object_get(tj, "databases");
+	json_t	   *item;
+	size_t		i;
+
+	t->name = (char *) text_of(tj, "name");
+	t->state = (char *) (text_of(tj, "state") ? text_of(tj, "state") : STATE_ACTIVE);
+	t->iam_auth = bool_of(tj, "iam_auth");
+	t->connection_limit = json_is_integer(json_object_get(tj, "connection_limit")) ?
+		json_integer_value(json_object_get(tj, "connection_limit")) : -1;
+	t->ndatabases = json_array_size(dbs);
+	t->short_names = palloc0(sizeof(char *) * Max(t->ndatabases, 1));
+	t->database_names = palloc0(sizeof(char *) * Max(t->ndatabases, 1));
+	json_array_foreach(dbs, i, item)
+	{
+		t->short_names[i] = text_of(item, "short");
+		t->database_names[i] = text_of(item, "name");
+	}
+
+	snap->role_exists = bool_of(sj, "role_exists");
+	snap->role_marked_for = text_of(sj, "role_marked_for");
+	snap->role_members = strings_of(sj, "role_members");
+	snap->caller = text_of(sj, "caller");
+	snap->caller_is_superuser = bool_of(sj, "caller_is_superuser");
+	snap->session_user_name = text_of(sj, "session_user");
+	snap->ndatabases = t->ndatabases;
+	snap->databases = palloc0(sizeof(DatabaseState) * Max(t->ndatabases, 1));
+	for (int d = 0; d < t->ndatabases; d++)
+	{
+		DatabaseState *db = &snap->databases[d];
+
+		db->name = t->database_names[d];
+		json_array_foreach(json_object_get(sj, "databases"), i, item)
+		{
+			if (strcmp(text_of(item, "name"), db->name) != 0)
+				continue;
+			db->exists = bool_of(item, "exists");
+			db->marked_for = text_of(item, "marked_for");
+			db->session_can_connect = bool_of(item, "can_connect");
+			db->other_grantees = strings_of(item, "other_grantees");
+		}
+	}
+	snap->stray_databases = strings_of(sj, "stray_databases");
+	snap->dependent_databases = strings_of(sj, "dependent_databases");
+	snap->unfinished_databases = strings_of(sj, "unfinished_databases");
+	snap->open_intents = NIL;
+}
+
+Datum
+plan_test_steps(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const char *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *json = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bool		deep = PG_GETARG_BOOL(2);
+	bool		keep = PG_GETARG_BOOL(3);
+	json_error_t error;
+	json_t	   *root = json_loads(json, 0, &error);
+	Tenant		t = {0};
+	TenantSnapshot snap = {0};
+	List	   *plan;
+	ListCell   *lc;
+
+	if (root == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid state: %s", error.text)));
+	PG_TRY();
+	{
+		read_state(root, &t, &snap);
+	}
+	PG_FINALLY();
+	{
+		json_decref(root);
+	}
+	PG_END_TRY();
+
+	if (strcmp(kind, "repair") == 0)
+		plan = plan_repair(&t, &snap, "SCRAM-SHA-256$placeholder", deep);
+	else if (strcmp(kind, "offboard") == 0)
+		plan = plan_offboard(&t, &snap, keep);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown plan kind \"%s\"", kind),
+				 errhint("Use repair or offboard.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, plan)
+	{
+		Step	   *step = lfirst(lc);
+		Datum		values[5];
+		bool		nulls[5] = {false};
+		const char *statement = step->display ? step->display : step->statement;
+
+		values[0] = CStringGetTextDatum(step->name);
+		values[1] = CStringGetTextDatum(step->object_type);
+		values[2] = CStringGetTextDatum(step->object_name);
+		nulls[3] = step->database == NULL;
+		if (step->database)
+			values[3] = CStringGetTextDatum(step->database);
+		nulls[4] = statement == NULL;
+		if (statement)
+			values[4] = CStringGetTextDatum(statement);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

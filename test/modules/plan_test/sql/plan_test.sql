@@ -1,0 +1,54 @@
+-- The planners' rules, one at a time, from hand-made states: no catalog is
+-- read, so what each plan holds follows from the state given alone.
+CREATE EXTENSION plan_test;
+\set healthy '{"tenant": {"name": "t1", "databases": [{"short": "db1", "name": "t1_db1"}]}, "snapshot": {"role_exists": true, "role_marked_for": "t1", "caller": "admin", "session_user": "admin", "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1", "can_connect": true}]}}'
+
+-- a healthy tenant: every step check() looks at, inside the database too
+SELECT step, object_name, database FROM plan_test.steps('repair', :'healthy');
+-- not deep: nothing inside the database
+SELECT step, object_name, database FROM plan_test.steps('repair', :'healthy', deep => false);
+
+-- a role with the tenant's name and another marker: one report, nothing else
+SELECT step, object_name, statement FROM plan_test.steps('repair',
+  '{"tenant": {"name": "t1", "databases": [{"short": "db1", "name": "t1_db1"}]},
+    "snapshot": {"role_exists": true, "role_marked_for": "someone_else", "session_user": "admin"}}');
+
+-- a missing role is created; a missing database too (with everything after it)
+SELECT step, object_name, database FROM plan_test.steps('repair',
+  '{"tenant": {"name": "t1", "databases": [{"short": "db1", "name": "t1_db1"}]},
+    "snapshot": {"session_user": "admin", "databases": [{"name": "t1_db1"}]}}');
+
+-- a database that is not the tenant's, one the caller cannot connect to,
+-- members of the tenant role, other grantees, stray markers, an unfinished
+-- database: each its own step
+SELECT step, object_name, statement FROM plan_test.steps('repair',
+  '{"tenant": {"name": "t1", "state": "onboarding",
+               "databases": [{"short": "a", "name": "t1_a"}, {"short": "b", "name": "t1_b"}, {"short": "c", "name": "t1_c"}]},
+    "snapshot": {"role_exists": true, "role_marked_for": "t1", "role_members": ["intruder"],
+                 "session_user": "admin",
+                 "databases": [{"name": "t1_a", "exists": true, "marked_for": null, "can_connect": true},
+                               {"name": "t1_b", "exists": true, "marked_for": "t1", "can_connect": false},
+                               {"name": "t1_c", "exists": true, "marked_for": "t1", "can_connect": true,
+                                "other_grantees": ["payroll"]}],
+                 "stray_databases": ["t1_old"], "unfinished_databases": ["tenancy_new_00000000000000aa"]}}')
+WHERE step NOT IN ('role_attributes', 'enable_login', 'set_connection_limit', 'revoke_iam',
+                   'create_database', 'database_privileges', 'schema_privileges');
+
+-- offboarding as a superuser: nothing borrowed; the databases dropped
+SELECT step, object_name, database FROM plan_test.steps('offboard',
+  replace(:'healthy', '"caller": "admin"', '"caller": "admin", "caller_is_superuser": true')::json);
+-- as a non-superuser, keeping the databases, with objects elsewhere: the
+-- role's privileges and the custodian's borrowed, the databases retained,
+-- what the role owns elsewhere released to the custodian database by database
+SELECT step, object_name, database, statement FROM plan_test.steps('offboard',
+  '{"tenant": {"name": "t1", "databases": [{"short": "db1", "name": "t1_db1"}]},
+    "snapshot": {"role_exists": true, "role_marked_for": "t1", "caller": "admin", "caller_is_superuser": false,
+                 "session_user": "admin", "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1"}],
+                 "dependent_databases": ["postgres"]}}', keep_databases => true)
+WHERE step IN ('borrow_privileges', 'create_custodian', 'borrow_custodian', 'release_objects', 'retain_database');
+-- a role already gone: no borrowing, no custodian, no release
+SELECT step FROM plan_test.steps('offboard',
+  '{"tenant": {"name": "t1", "databases": []}, "snapshot": {"caller": "admin"}}');
+
+SELECT * FROM plan_test.steps('rebuild', :'healthy');
+DROP EXTENSION plan_test;
