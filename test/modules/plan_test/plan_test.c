@@ -18,7 +18,9 @@
  *								 "other_grantees": []}],
  *				  "stray_databases": [], "dependent_databases": [],
  *				  "unfinished_databases": []}}
- * Omitted keys are false, empty or NULL.
+ * Omitted keys are false, empty or NULL.  For 'onboard', the tenant also
+ * says "role_exists" (else the role is created) and, per database,
+ * "inside_known" (the audit log showed its inside done: not looked at).
  */
 #include "plan/plan.h"
 
@@ -116,6 +118,29 @@ read_state(json_t *root, Tenant *t, TenantSnapshot *snap)
 	snap->open_intents = NIL;
 }
 
+/* onboard(): the TenantSpec that ensure_tenant() would make, then the plan */
+static List *
+plan_onboard_from(json_t *root, const Tenant *t)
+{
+	json_t	   *tj = json_object_get(root, "tenant");
+	json_t	   *item;
+	size_t		i;
+	TenantSpec *spec = palloc0(sizeof(TenantSpec));
+
+	spec->tenant = t->name;
+	spec->iam_auth = t->iam_auth;
+	spec->ndatabases = t->ndatabases;
+	spec->short_names = t->short_names;
+	spec->database_names = t->database_names;
+	spec->inside_unknown = palloc0(sizeof(bool) * Max(t->ndatabases, 1));
+	json_array_foreach(json_object_get(tj, "databases"), i, item)
+		spec->inside_unknown[i] = !bool_of(item, "inside_known");
+	if (bool_of(tj, "role_exists"))
+		return plan_onboard(spec, NULL);
+	spec->verifier = "SCRAM-SHA-256$placeholder";
+	return plan_onboard(spec, plan_create_role(spec));
+}
+
 Datum
 plan_test_steps(PG_FUNCTION_ARGS)
 {
@@ -125,35 +150,37 @@ plan_test_steps(PG_FUNCTION_ARGS)
 	bool		deep = PG_GETARG_BOOL(2);
 	bool		keep = PG_GETARG_BOOL(3);
 	json_error_t error;
-	json_t	   *root = json_loads(json, 0, &error);
+	json_t	   *root;
 	Tenant		t = {0};
 	TenantSnapshot snap = {0};
-	List	   *plan;
+	List	   *volatile plan = NIL;
 	ListCell   *lc;
 
-	if (root == NULL)
+	if (strcmp(kind, "onboard") != 0 && strcmp(kind, "repair") != 0 &&
+		strcmp(kind, "offboard") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown plan kind \"%s\"", kind),
+				 errhint("Use onboard, repair or offboard.")));
+	if ((root = json_loads(json, 0, &error)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid state: %s", error.text)));
 	PG_TRY();
 	{
 		read_state(root, &t, &snap);
+		if (strcmp(kind, "onboard") == 0)
+			plan = plan_onboard_from(root, &t);
+		else if (strcmp(kind, "repair") == 0)
+			plan = plan_repair(&t, &snap, "SCRAM-SHA-256$placeholder", deep);
+		else
+			plan = plan_offboard(&t, &snap, keep);
 	}
 	PG_FINALLY();
 	{
 		json_decref(root);
 	}
 	PG_END_TRY();
-
-	if (strcmp(kind, "repair") == 0)
-		plan = plan_repair(&t, &snap, "SCRAM-SHA-256$placeholder", deep);
-	else if (strcmp(kind, "offboard") == 0)
-		plan = plan_offboard(&t, &snap, keep);
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown plan kind \"%s\"", kind),
-				 errhint("Use repair or offboard.")));
 
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, plan)

@@ -50,5 +50,17 @@ WHERE step IN ('borrow_privileges', 'create_custodian', 'borrow_custodian', 'rel
 SELECT step FROM plan_test.steps('offboard',
   '{"tenant": {"name": "t1", "databases": []}, "snapshot": {"caller": "admin"}}');
 
+-- onboarding a new tenant: registered, role created, each database created
+-- and secured inside, the IAM role last, then active
+SELECT step, object_name, database FROM plan_test.steps('onboard',
+  '{"tenant": {"name": "t2", "iam_auth": true,
+               "databases": [{"short": "db1", "name": "t2_db1"}, {"short": "db2", "name": "t2_db2"}]}}');
+-- an existing tenant whose db1's inside the audit log shows done: no step
+-- looks inside db1 (no worker there), and no role is created
+SELECT step, object_name, database FROM plan_test.steps('onboard',
+  '{"tenant": {"name": "t2", "role_exists": true,
+               "databases": [{"short": "db1", "name": "t2_db1", "inside_known": true},
+                             {"short": "db2", "name": "t2_db2"}]}}');
+
 SELECT * FROM plan_test.steps('rebuild', :'healthy');
 DROP EXTENSION plan_test;
