@@ -6,6 +6,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PasswordLogins;
 
 my $node = PostgreSQL::Test::Cluster->new('logins');
 $node->init;
@@ -17,12 +20,7 @@ password_encryption = 'scram-sha-256'
 });
 $node->start;
 
-# everybody but the bootstrap superuser logs in with a password
-my $hba = $node->data_dir . '/pg_hba.conf';
-open my $fh, '>', $hba or die $!;
-print $fh "local all postgres trust\nlocal all all scram-sha-256\n";
-close $fh;
-$node->reload;
+password_logins_only($node);
 
 $node->safe_psql('postgres', q{
 CREATE ROLE rds_iam NOLOGIN;

@@ -8,17 +8,16 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PasswordLogins;
 
 my $node = PostgreSQL::Test::Cluster->new('lifecycle');
 $node->init;
 $node->append_conf('postgresql.conf', "password_encryption = 'scram-sha-256'\n"
 	  . "shared_preload_libraries = 'aurora_tenancy'\n");
 $node->start;
-my $hba = $node->data_dir . '/pg_hba.conf';
-open my $fh, '>', $hba or die $!;
-print $fh "local all postgres trust\nlocal all all scram-sha-256\n";
-close $fh;
-$node->reload;
+password_logins_only($node);
 
 $node->safe_psql('postgres', 'CREATE ROLE rds_iam NOLOGIN; CREATE EXTENSION aurora_tenancy;'
 	  . ' REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC;');

@@ -9,16 +9,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PasswordLogins;
 
 my $node = PostgreSQL::Test::Cluster->new('hardening');
 $node->init;
 $node->append_conf('postgresql.conf', "password_encryption = 'scram-sha-256'\nrestart_after_crash = on\n");
 $node->start;
-my $hba = $node->data_dir . '/pg_hba.conf';
-open my $fh, '>', $hba or die $!;
-print $fh "local all postgres trust\nlocal all all scram-sha-256\n";
-close $fh;
-$node->reload;
+password_logins_only($node);
 
 $node->safe_psql('postgres', q{
 CREATE ROLE rds_iam NOLOGIN;

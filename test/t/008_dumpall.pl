@@ -9,6 +9,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PasswordLogins;
 
 sub new_cluster
 {
@@ -18,10 +21,7 @@ sub new_cluster
 	$node->append_conf('postgresql.conf', "password_encryption = 'scram-sha-256'\n"
 		  . ($preload ? "shared_preload_libraries = 'aurora_tenancy'\n" : ''));
 	$node->start;
-	open my $fh, '>', $node->data_dir . '/pg_hba.conf' or die $!;
-	print $fh "local all postgres trust\nlocal all all scram-sha-256\n";
-	close $fh;
-	$node->reload;
+	password_logins_only($node);
 	return $node;
 }
 
