@@ -24,5 +24,6 @@ _PG_init(void)
 	MarkerInit();
 	AuditChainInit();
 	AwsInit();
+	ClusterInit();
 	MarkGUCPrefixReserved("tenancy");
 }

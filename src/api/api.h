@@ -9,7 +9,7 @@
 #include "exec/exec.h"
 
 /* in onboard.c */
-extern void require_iam_role(void);
+extern void require_iam_role(const TenantSnapshot *snap);
 extern const char *allowed_ips_text(FunctionCallInfo fcinfo, int argno);
 extern int	ensure_tenant(TenantSpec *spec, char **password);
 
@@ -21,7 +21,8 @@ extern char *tenant_argument(FunctionCallInfo fcinfo, int argno);
 extern Tenant *load_tenant(const char *name);
 extern Tenant *open_tenant(FunctionCallInfo fcinfo, const char *function);
 extern Tenant *begin_tenant_operation(FunctionCallInfo fcinfo, const char *function);
-extern void refuse_unmarked(const Tenant *t, bool databases_too);
+extern TenantSnapshot *read_checked_snapshot(const Tenant *t, bool full);
+extern TenantSnapshot *refuse_unmarked(const Tenant *t, bool databases_too);
 extern int	run_plan(const char *operation, const char *tenant, List *plan,
 					 Step *watched, bool *watched_ran);
 extern void refuse_null(const char *argument);

@@ -134,6 +134,7 @@ tenancy_add_database(PG_FUNCTION_ARGS)
 
 	spec.tenant = t->name;
 	spec.iam_auth = t->iam_auth;
+	spec.cluster = t->cluster;
 	spec.ndatabases = 1;
 	spec.short_names = &short_name;
 	ensure_tenant(&spec, &password);
@@ -213,11 +214,11 @@ tenancy_set_iam_auth(PG_FUNCTION_ARGS)
 	Step	   *set_password = NULL;
 	bool		password_set = false;
 	List	   *plan;
+	TenantSnapshot *snap = refuse_unmarked(t, false);
 
-	refuse_unmarked(t, false);
 	if (enabled)
 	{
-		require_iam_role();
+		require_iam_role(snap);
 		plan = list_make2(registry, plan_iam_membership(t->name, true));
 	}
 	else
@@ -277,10 +278,10 @@ tenancy_set_connection_limit(PG_FUNCTION_ARGS)
 static void
 refuse_unfit_custodian(void)
 {
+	Rows	   *rows = cluster_query(custodian_problem_sql, 0, NULL);
 	char	   *problem;
 
-	catalog_execute(custodian_problem_sql, 0, NULL, NULL, NULL);
-	if ((problem = catalog_value()) != NULL)
+	if (rows->nrows > 0 && (problem = ROWS_CELL(rows, 0, 0)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("role \"%s\" cannot take over what offboarded tenants leave behind", CUSTODIAN_ROLE),
@@ -326,7 +327,7 @@ tenancy_offboard(PG_FUNCTION_ARGS)
 		refuse_unmarked(t, true);
 		refuse_unfit_custodian();
 		changes = run_plan("offboard", t->name,
-						   plan_offboard(t, read_tenant_snapshot(t), keep), NULL, NULL);
+						   plan_offboard(t, read_checked_snapshot(t, true), keep), NULL, NULL);
 	}
 
 	/* the row goes to the tuplestore before SPI_finish frees our memory */

@@ -98,13 +98,13 @@ registered_owner(const char *datname)
  * only a marker proves that the extension made an object for the tenant.
  */
 static void
-refuse_foreign_objects(const TenantSpec *spec)
+refuse_foreign_objects(const TenantSpec *spec, const TenantSnapshot *snap)
 {
 	char	   *owner;
 	int			i;
 
-	if (OidIsValid(get_role_oid(spec->tenant, true)) &&
-		((owner = role_tenant(spec->tenant)) == NULL || strcmp(owner, spec->tenant) != 0))
+	if (snap->role_exists &&
+		(snap->role_marked_for == NULL || strcmp(snap->role_marked_for, spec->tenant) != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("role \"%s\" already exists and is not a tenant role", spec->tenant),
@@ -112,20 +112,20 @@ refuse_foreign_objects(const TenantSpec *spec)
 
 	for (i = 0; i < spec->ndatabases; i++)
 	{
-		const char *datname = spec->database_names[i];
+		const DatabaseState *db = &snap->databases[i];
 
-		owner = registered_owner(datname);
-		if (owner == NULL && OidIsValid(get_database_oid(datname, true)))
-			owner = database_tenant(datname);
+		owner = registered_owner(db->name);
+		if (owner == NULL && db->exists)
+			owner = (char *) db->marked_for;
 		if (owner != NULL && strcmp(owner, spec->tenant) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_DATABASE),
-					 errmsg("database \"%s\" belongs to tenant \"%s\"", datname, owner),
+					 errmsg("database \"%s\" belongs to tenant \"%s\"", db->name, owner),
 					 errhint("Choose another database name for tenant \"%s\".", spec->tenant)));
-		if (OidIsValid(get_database_oid(datname, true)) && database_tenant(datname) == NULL)
+		if (db->exists && db->marked_for == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_DATABASE),
-					 errmsg("database \"%s\" already exists and is not a tenant database", datname),
+					 errmsg("database \"%s\" already exists and is not a tenant database", db->name),
 					 errdetail("aurora_tenancy never adopts a database it did not create.")));
 	}
 }
@@ -136,26 +136,15 @@ refuse_foreign_objects(const TenantSpec *spec)
  * appear in every later tenant's database.
  */
 static void
-refuse_unsafe_template(void)
+refuse_unsafe_template(const TenantSnapshot *snap)
 {
-	const char *args[1] = {tenancy_database_template};
-	char	   *problem;
-
-	catalog_execute_text("SELECT CASE WHEN d.oid IS NULL THEN 'it does not exist'"
-						 " WHEN NOT d.datallowconn THEN NULL"
-						 " WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
-						 " THEN 'PUBLIC may connect to it'"
-						 " WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE " TENANT_ROLE_SQL("r")
-						 " AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT'))"
-						 " THEN 'a tenant may connect to it' END"
-						 " FROM (SELECT $1::pg_catalog.name AS datname) n"
-						 " LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname", 1, args);
-	if ((problem = catalog_value()) != NULL)
+	if (snap->template_problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("database template \"%s\" cannot be used for tenant databases",
 						tenancy_database_template),
-				 errdetail("New tenant databases are copied from tenancy.database_template, and %s.", problem),
+				 errdetail("New tenant databases are copied from tenancy.database_template, and %s.",
+						   snap->template_problem),
 				 errhint("Use template0, or a template that refuses connections (ALTER DATABASE ... ALLOW_CONNECTIONS false) or that neither PUBLIC nor any tenant may connect to.")));
 }
 
@@ -165,17 +154,16 @@ refuse_unsafe_template(void)
  * registered, and one without CREATEDB its role created, before failing.
  */
 static void
-refuse_missing_privileges(const TenantSpec *spec)
+refuse_missing_privileges(const TenantSpec *spec, const TenantSnapshot *snap)
 {
 	int			i;
 
-	if (spec->verifier && !has_createrole_privilege(GetUserId()))
+	if (spec->verifier && !snap->caller_can_createrole)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to create role")));
 	for (i = 0; i < spec->ndatabases; i++)
-		if (!OidIsValid(get_database_oid(spec->database_names[i], true)) &&
-			!have_createdb_privilege())
+		if (!snap->databases[i].exists && !snap->caller_can_createdb)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to create database")));
@@ -227,9 +215,9 @@ apply_existing_tenant(TenantSpec *spec)
 
 /* The IAM role must exist before a tenant can be made to use it. */
 void
-require_iam_role(void)
+require_iam_role(const TenantSnapshot *snap)
 {
-	if (!OidIsValid(get_role_oid(tenancy_iam_role, true)))
+	if (!snap->iam_role_exists)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("IAM role \"%s\" does not exist", tenancy_iam_role),
@@ -246,7 +234,7 @@ require_iam_role(void)
  * check()'s and repair()'s to find and fix; they always look.
  */
 static bool *
-databases_inside_unknown(const TenantSpec *spec)
+databases_inside_unknown(const TenantSpec *spec, const TenantSnapshot *snap)
 {
 	bool	   *unknown = palloc(sizeof(bool) * spec->ndatabases);
 	int			i;
@@ -257,7 +245,7 @@ databases_inside_unknown(const TenantSpec *spec)
 		char	   *done;
 
 		unknown[i] = true;
-		if (!OidIsValid(get_database_oid(spec->database_names[i], true)))
+		if (!snap->databases[i].exists)
 			continue;
 		catalog_execute_text("SELECT EXISTS (SELECT 1 FROM tenancy.audit_log s"
 							 " WHERE s.tenant = $1 AND s.database = $2"
@@ -285,6 +273,8 @@ ensure_tenant(TenantSpec *spec, char **password)
 	Step	   *password_step = NULL;
 	bool		password_set;
 	char	   *state;
+	Tenant		as_asked = {0};
+	TenantSnapshot *snap;
 	int			changes;
 	int			i,
 				j;
@@ -301,16 +291,23 @@ ensure_tenant(TenantSpec *spec, char **password)
 						 errmsg("databases \"%s\" and \"%s\" would both be named \"%s\"",
 								spec->short_names[j], spec->short_names[i], spec->database_names[i])));
 	lock_database_names(spec->ndatabases, spec->database_names);
-	refuse_foreign_objects(spec);
+
+	as_asked.name = (char *) spec->tenant;
+	as_asked.ndatabases = spec->ndatabases;
+	as_asked.database_names = spec->database_names;
+	snap = read_checked_snapshot(&as_asked, false);
+	if (spec->iam_auth)
+		require_iam_role(snap);
+	refuse_foreign_objects(spec, snap);
 	for (i = 0; i < spec->ndatabases; i++)
-		if (!OidIsValid(get_database_oid(spec->database_names[i], true)))
+		if (!snap->databases[i].exists)
 		{
-			refuse_unsafe_template();
+			refuse_unsafe_template(snap);
 			break;
 		}
 
 	*password = NULL;
-	if (!OidIsValid(get_role_oid(spec->tenant, true)))
+	if (!snap->role_exists)
 	{
 		*password = generate_password();
 		spec->verifier = scram_verifier(*password);
@@ -322,14 +319,57 @@ ensure_tenant(TenantSpec *spec, char **password)
 		*password = generate_password();
 		password_step = plan_set_password(spec->tenant, scram_verifier(*password));
 	}
-	refuse_missing_privileges(spec);
-	spec->inside_unknown = databases_inside_unknown(spec);
+	refuse_missing_privileges(spec, snap);
+	spec->inside_unknown = databases_inside_unknown(spec, snap);
 
 	changes = run_plan("onboard", spec->tenant, plan_onboard(spec, password_step),
 					   password_step, &password_set);
 	if (!password_set)
 		*password = NULL;		/* not ours to tell: we did not set it */
 	return changes;
+}
+
+/*
+ * The cluster of an onboarding: the one asked for (NULL: the tenant's own
+ * if it exists, else tenancy.default_cluster; "": this cluster).  A tenant
+ * lives on one cluster; asking for another is refused.
+ */
+static const char *
+onboarding_cluster(FunctionCallInfo fcinfo, const char *tenant)
+{
+	const char *args[1] = {tenant};
+	const char *asked = PG_NARGS() < 5 || PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	bool		registered;
+	char	   *recorded;
+
+	if (!catalog_knows_clusters())
+	{
+		if (tenancy_default_cluster[0] != '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("target clusters need aurora_tenancy 1.2"),
+					 errhint("ALTER EXTENSION aurora_tenancy UPDATE, or RESET tenancy.default_cluster.")));
+		return NULL;
+	}
+	catalog_execute_text("SELECT cluster FROM tenancy.registry WHERE name = $1", 1, args);
+	registered = SPI_processed > 0;
+	recorded = catalog_value();
+	if (asked == NULL)
+		return registered ? recorded :
+			tenancy_default_cluster[0] != '\0' ? tenancy_default_cluster : NULL;
+	if (asked[0] == '\0')
+		asked = NULL;
+	if (!registered || (asked == NULL && recorded == NULL) ||
+		(asked && recorded && strcmp(asked, recorded) == 0))
+		return asked;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("tenant \"%s\" lives on %s", tenant,
+					recorded ? psprintf("cluster \"%s\"", recorded) : "this cluster"),
+			 errdetail("Tenant names are unique across clusters; a tenant does not move between them."),
+			 errhint("Pass cluster => %s, or leave it out.",
+					 recorded ? quote_literal_cstr(recorded) : "''")));
+	return NULL;				/* keep compiler quiet */
 }
 
 Datum
@@ -355,13 +395,13 @@ tenancy_onboard(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(3))
 		refuse_null("iam_auth");
 	spec.iam_auth = PG_GETARG_BOOL(3);
-	if (spec.iam_auth)
-		require_iam_role();
 
 	/* then what exists, under the tenant's lock, and the steps */
 	lock_tenant(spec.tenant);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	spec.cluster = onboarding_cluster(fcinfo, spec.tenant);
+	use_cluster(spec.cluster);
 	changes = ensure_tenant(&spec, &password);
 
 	/* the row goes to the tuplestore before SPI_finish frees our memory */

@@ -138,9 +138,11 @@ load_tenant(const char *name)
 	bool		isnull;
 	uint64		i;
 
-	catalog_execute_text("SELECT name, state, iam_auth, deletion_protection, connection_limit,"
-						 " allowed_ips::pg_catalog.text, login_before_suspend IS NOT FALSE"
-						 " FROM tenancy.registry WHERE name = $1", 1, args);
+	catalog_execute_text(psprintf("SELECT name, state, iam_auth, deletion_protection, connection_limit,"
+								  " allowed_ips::pg_catalog.text, login_before_suspend IS NOT FALSE, %s"
+								  " FROM tenancy.registry WHERE name = $1",
+								  catalog_knows_clusters() ? "cluster" : "NULL::pg_catalog.text"),
+						 1, args);
 	if (SPI_processed == 0)
 		return NULL;
 	t = palloc0(sizeof(Tenant));
@@ -153,6 +155,7 @@ load_tenant(const char *name)
 	t->connection_limit = DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull));
 	t->allowed_ips = SPI_getvalue(row, desc, 6);
 	t->login_before_suspend = DatumGetBool(SPI_getbinval(row, desc, 7, &isnull));
+	t->cluster = SPI_getvalue(row, desc, 8);
 
 	catalog_execute_text("SELECT short_name, database_name FROM tenancy.tenant_databases"
 						 " WHERE tenant = $1 AND state = 'active' ORDER BY short_name", 1, args);
@@ -170,19 +173,49 @@ load_tenant(const char *name)
 /*
  * The start of every operation on a tenant: not in a transaction block, a
  * valid name (argument 0), the tenant's lock, SPI, and the tenant as
- * registered (NULL when it is not).
+ * registered (NULL when it is not), whose cluster the operation acts on.
  */
 Tenant *
 open_tenant(FunctionCallInfo fcinfo, const char *function)
 {
 	char	   *name;
+	Tenant	   *t;
 
 	refuse_in_transaction_block(function);
 	name = tenant_argument(fcinfo, 0);
 	lock_tenant(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	return load_tenant(name);
+	t = load_tenant(name);
+	use_cluster(t ? t->cluster : NULL);
+	return t;
+}
+
+/*
+ * The snapshot of a tenant (full: with unfinished databases and open
+ * intents), once the remote admin is known to be fit: on Aurora a role that
+ * inherits the IAM role can log in only with an IAM token, so an admin that
+ * logs in with a password must not, and one that uses tokens must.
+ */
+TenantSnapshot *
+read_checked_snapshot(const Tenant *t, bool full)
+{
+	TenantSnapshot *snap = full ? read_tenant_snapshot(t) : read_cluster_snapshot(t);
+
+	if (current_cluster && !current_cluster->iam_auth && snap->caller_in_iam_role)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("remote admin \"%s\" of cluster \"%s\" is a member of the IAM role \"%s\"",
+						snap->caller, current_cluster->name, tenancy_iam_role),
+				 errdetail("On Aurora a role that inherits the IAM role can no longer log in with a password: this admin would lock itself out."),
+				 errhint("Revoke the membership (on PostgreSQL 16 and later keep ADMIN OPTION with INHERIT FALSE), or use auth 'iam' for the server.")));
+	if (current_cluster && current_cluster->iam_auth && snap->iam_role_exists && !snap->caller_in_iam_role)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("remote admin \"%s\" of cluster \"%s\" is not a member of the IAM role \"%s\"",
+						snap->caller, current_cluster->name, tenancy_iam_role),
+				 errdetail("With auth 'iam' the admin logs in with IAM tokens, which Aurora accepts only for members of the IAM role.")));
+	return snap;
 }
 
 static void
@@ -201,17 +234,17 @@ refuse_foreign(const char *kind, const char *name, const char *marker_of, const 
  * a role or database that merely has the tenant's name (re-created by hand,
  * restored, renamed) is never altered, granted to or dropped.
  */
-void
+TenantSnapshot *
 refuse_unmarked(const Tenant *t, bool databases_too)
 {
-	int			i;
+	TenantSnapshot *snap = read_checked_snapshot(t, false);
 
-	if (OidIsValid(get_role_oid(t->name, true)))
-		refuse_foreign("role", t->name, role_tenant(t->name), t->name);
-	for (i = 0; databases_too && i < t->ndatabases; i++)
-		if (OidIsValid(get_database_oid(t->database_names[i], true)))
-			refuse_foreign("database", t->database_names[i],
-						   database_tenant(t->database_names[i]), t->name);
+	if (snap->role_exists)
+		refuse_foreign("role", t->name, snap->role_marked_for, t->name);
+	for (int i = 0; databases_too && i < t->ndatabases; i++)
+		if (snap->databases[i].exists)
+			refuse_foreign("database", t->database_names[i], snap->databases[i].marked_for, t->name);
+	return snap;
 }
 
 /* open_tenant() for a tenant that must exist and not be leaving. */
@@ -233,19 +266,6 @@ begin_tenant_operation(FunctionCallInfo fcinfo, const char *function)
 	return t;
 }
 
-static char *
-database_owner_name(Oid dboid)
-{
-	HeapTuple	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for database %u", dboid);
-	owner = ((Form_pg_database) GETSTRUCT(tuple))->datdba;
-	ReleaseSysCache(tuple);
-	return GetUserNameFromId(owner, false);
-}
-
 static void
 refuse_privilege(const char *what, const char *detail)
 {
@@ -260,39 +280,67 @@ refuse_privilege(const char *what, const char *detail)
  * Every privilege a plan's steps need, checked before the first step, so
  * that an operation the caller may not complete changes nothing (rather
  * than, say, locking the tenant out and then failing to drop a database).
- * PostgreSQL checks again when each step runs.
+ * Asked of the cluster the plan runs on, in one query: rows (kind, object,
+ * step, role) for what is missing.  PostgreSQL checks again when each step
+ * runs.
  */
 static void
 refuse_unrunnable_plan(List *plan)
 {
+	StringInfoData sql;
 	ListCell   *lc;
+	Rows	   *missing;
 
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT NULL::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.text WHERE false");
 	foreach(lc, plan)
 	{
 		Step	   *step = lfirst(lc);
-		Oid			dboid;
+		const char *name = quote_literal_cstr(step->name);
 
 		if (step->statement == NULL || step->as_owner)
 			continue;
-		if (step->database && OidIsValid(dboid = get_database_oid(step->database, true)) &&
-			pg_database_aclcheck(dboid, GetSessionUserId(), ACL_CONNECT) != ACLCHECK_OK)
-			refuse_privilege(psprintf("connect to database \"%s\"", step->database),
-							 psprintf("The step %s runs inside it, as role \"%s\".", step->name,
-									  GetUserNameFromId(GetSessionUserId(), false)));
-		if ((strcmp(step->name, STEP_DROP_DATABASE) == 0 || strcmp(step->name, STEP_RETAIN_DATABASE) == 0 ||
-			 strcmp(step->name, STEP_DROP_UNFINISHED) == 0) &&
-			OidIsValid(dboid = get_database_oid(step->object_name, true)) &&
-			!pg_database_ownercheck(dboid, GetUserId()))
-			refuse_privilege(psprintf("change database \"%s\"", step->object_name),
-							 psprintf("The step %s needs the privileges of its owner, role \"%s\".",
-									  step->name,
-									  database_owner_name(dboid)));
-		if (strcmp(step->object_type, "role") == 0 && !has_createrole_privilege(GetUserId()))
-			refuse_privilege(psprintf("change role \"%s\"", step->object_name),
-							 psprintf("The step %s needs the CREATEROLE attribute.", step->name));
-		if (strcmp(step->name, STEP_TERMINATE_SESSIONS) == 0 &&
-			!has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND))
-			refuse_privilege(psprintf("end the sessions of role \"%s\"", step->object_name),
+		if (step->database)
+			appendStringInfo(&sql, " UNION ALL SELECT 'connect', d.datname::pg_catalog.text, %s, SESSION_USER::pg_catalog.text"
+							 " FROM pg_catalog.pg_database d WHERE d.datname = %s"
+							 " AND NOT pg_catalog.has_database_privilege(SESSION_USER, d.oid, 'CONNECT')",
+							 name, quote_literal_cstr(step->database));
+		if (strcmp(step->name, STEP_DROP_DATABASE) == 0 || strcmp(step->name, STEP_RETAIN_DATABASE) == 0 ||
+			strcmp(step->name, STEP_DROP_UNFINISHED) == 0)
+			appendStringInfo(&sql, " UNION ALL SELECT 'owner', d.datname::pg_catalog.text, %s, pg_catalog.pg_get_userbyid(d.datdba)::pg_catalog.text"
+							 " FROM pg_catalog.pg_database d WHERE d.datname = %s"
+							 " AND NOT pg_catalog.pg_has_role(CURRENT_USER, d.datdba, 'USAGE')",
+							 name, quote_literal_cstr(step->object_name));
+		if (strcmp(step->object_type, "role") == 0)
+			appendStringInfo(&sql, " UNION ALL SELECT 'createrole', %s, %s, NULL"
+							 " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles"
+							 " WHERE rolname = CURRENT_USER AND (rolsuper OR rolcreaterole))",
+							 quote_literal_cstr(step->object_name), name);
+		if (strcmp(step->name, STEP_TERMINATE_SESSIONS) == 0)
+			appendStringInfo(&sql, " UNION ALL SELECT 'signal', %s, %s, NULL"
+							 " WHERE NOT pg_catalog.pg_has_role(CURRENT_USER, 'pg_signal_backend', 'USAGE')",
+							 quote_literal_cstr(step->object_name), name);
+	}
+	missing = cluster_query(sql.data, 0, NULL);
+	if (missing->nrows == 0)
+		return;
+	{
+		const char *kind = ROWS_CELL(missing, 0, 0);
+		const char *object = ROWS_CELL(missing, 0, 1);
+		const char *step = ROWS_CELL(missing, 0, 2);
+		const char *role = ROWS_CELL(missing, 0, 3);
+
+		if (strcmp(kind, "connect") == 0)
+			refuse_privilege(psprintf("connect to database \"%s\"", object),
+							 psprintf("The step %s runs inside it, as role \"%s\".", step, role));
+		else if (strcmp(kind, "owner") == 0)
+			refuse_privilege(psprintf("change database \"%s\"", object),
+							 psprintf("The step %s needs the privileges of its owner, role \"%s\".", step, role));
+		else if (strcmp(kind, "createrole") == 0)
+			refuse_privilege(psprintf("change role \"%s\"", object),
+							 psprintf("The step %s needs the CREATEROLE attribute.", step));
+		else
+			refuse_privilege(psprintf("end the sessions of role \"%s\"", object),
 							 "Ending a tenant's sessions needs the privileges of pg_signal_backend.");
 	}
 }

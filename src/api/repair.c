@@ -21,7 +21,8 @@ PG_FUNCTION_INFO_V1(tenancy_repair);
 
 /*
  * The tenants a check or repair covers: one (which must exist) or all, in
- * every state (an interrupted offboarding is a problem to report too).
+ * every state (an interrupted offboarding is a problem to report too), those
+ * of one cluster after each other.
  */
 static List *
 tenants_covered(FunctionCallInfo fcinfo)
@@ -32,7 +33,10 @@ tenants_covered(FunctionCallInfo fcinfo)
 	{
 		List	   *names = NIL;
 
-		catalog_execute("SELECT name FROM tenancy.registry ORDER BY 1", 0, NULL, NULL, NULL);
+		catalog_execute(catalog_knows_clusters() ?
+						"SELECT name FROM tenancy.registry ORDER BY cluster NULLS FIRST, name" :
+						"SELECT name FROM tenancy.registry ORDER BY name",
+						0, NULL, NULL, NULL);
 		for (uint64 i = 0; i < SPI_processed; i++)
 			names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 		return names;
@@ -93,9 +97,7 @@ tenancy_check(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		deep = PG_NARGS() < 2 || PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
-	Executor   *ex;
 	List	   *tenants = NIL;
-	List	   *databases = NIL;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -105,32 +107,68 @@ tenancy_check(PG_FUNCTION_ARGS)
 	{
 		Tenant	   *t = load_tenant(lfirst(lc));
 
-		if (t == NULL)
-			continue;			/* offboarded meanwhile */
-		tenants = lappend(tenants, t);
-		for (int i = 0; deep && strcmp(t->state, STATE_OFFBOARDING) != 0 && i < t->ndatabases; i++)
-			if (OidIsValid(get_database_oid(t->database_names[i], true)))
-				databases = lappend(databases, (char *) t->database_names[i]);
+		if (t != NULL)			/* else offboarded meanwhile */
+			tenants = lappend(tenants, t);
 	}
 
-	ex = executor_begin("check", NULL, true);
-	executor_start_databases(ex, databases);
-	foreach(lc, tenants)
+	/* one executor per cluster, its tenants after each other */
+	while (tenants != NIL)
 	{
-		Tenant	   *t = lfirst(lc);
+		const char *cluster = ((Tenant *) linitial(tenants))->cluster;
+		List	   *group = NIL;
+		List	   *databases = NIL;
+		Executor   *ex;
 
-		if (strcmp(t->state, STATE_OFFBOARDING) == 0)
-			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
-						  list_make1(plan_report("tenant", t->name,
-												 "its offboarding was interrupted: call tenancy.offboard() again")));
-		else
-			emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
-						  plan_repair(t, read_tenant_snapshot(t), PLACEHOLDER_VERIFIER, deep));
+		while (tenants != NIL &&
+			   (cluster == NULL) == (((Tenant *) linitial(tenants))->cluster == NULL) &&
+			   (cluster == NULL || strcmp(cluster, ((Tenant *) linitial(tenants))->cluster) == 0))
+		{
+			group = lappend(group, linitial(tenants));
+			tenants = list_delete_first(tenants);
+		}
+		use_cluster(cluster);
+		foreach(lc, group)
+		{
+			Tenant	   *t = lfirst(lc);
+			TenantSnapshot *snap = NULL;
+
+			if (strcmp(t->state, STATE_OFFBOARDING) != 0)
+				snap = read_checked_snapshot(t, true);
+			lfirst(lc) = list_make2(t, snap);
+			for (int i = 0; deep && snap && i < t->ndatabases; i++)
+				if (snap->databases[i].exists && snap->databases[i].session_can_connect)
+					databases = lappend(databases, (char *) t->database_names[i]);
+		}
+
+		ex = executor_begin("check", NULL, true);
+		executor_start_databases(ex, databases);
+		foreach(lc, group)
+		{
+			Tenant	   *t = linitial(lfirst(lc));
+			TenantSnapshot *snap = lsecond(lfirst(lc));
+
+			if (snap == NULL)
+				emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
+							  list_make1(plan_report("tenant", t->name,
+													 "its offboarding was interrupted: call tenancy.offboard() again")));
+			else
+				emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
+							  plan_repair(t, snap, PLACEHOLDER_VERIFIER, deep));
+		}
+		executor_end(ex);
 	}
+
+	/* what only this cluster's catalogs tell */
 	if (PG_ARGISNULL(0))
+	{
+		Executor   *ex;
+
+		use_cluster(NULL);
+		ex = executor_begin("check", NULL, true);
 		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, NULL,
 					  list_concat(plan_orphans(), plan_cluster_problems()));
-	executor_end(ex);
+		executor_end(ex);
+	}
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -155,14 +193,18 @@ tenancy_repair(PG_FUNCTION_ARGS)
 		t = load_tenant(lfirst(lc));
 		if (t == NULL || strcmp(t->state, STATE_OFFBOARDING) == 0)
 			continue;
-		snap = read_tenant_snapshot(t);
+		use_cluster(t->cluster);
+		snap = read_checked_snapshot(t, true);
 		changes += run_plan("repair", t->name,
 							plan_repair(t, snap, snap->role_exists ?
 										NULL : scram_verifier(generate_password()), true),
 							NULL, NULL);
 	}
 	if (PG_ARGISNULL(0))
+	{
+		use_cluster(NULL);
 		changes += run_plan("repair", NULL, plan_orphans(), NULL, NULL);
+	}
 	SPI_finish();
 	PG_RETURN_INT32(changes);
 }

@@ -65,4 +65,8 @@ extern const char *aws_get_region(void);
 extern void aws_signing_timestamp(char *buf);
 extern const struct SigV4Allocator *aws_sigv4_allocator(void);
 
+/* in iam_token.c */
+extern char *rds_auth_token(const char *host, int32 port, const char *username,
+							const char *region);
+
 #endif							/* AURORA_TENANCY_AWS_H */

@@ -124,19 +124,14 @@ signed_host(const char *host, int32 port)
 }
 
 /*
- * iam_auth_token
- *		SQL: tenancy.iam_auth_token(host text, port integer, username text,
- *		region text DEFAULT NULL) RETURNS text.  Not STRICT: a NULL argument
- *		gets an error saying which, not a silent NULL token.
+ * rds_auth_token
+ *		The token for logging in to host:port as username, signed now with
+ *		the credentials this session sees (region NULL: the configured one).
  */
-Datum
-iam_auth_token(PG_FUNCTION_ARGS)
+char *
+rds_auth_token(const char *host, int32 port, const char *username, const char *region)
 {
-	char	   *host;
-	int32		port;
-	char	   *username;
 	char	   *username_utf8;
-	const char *region;
 	char		timestamp[SIGV4_TIMESTAMP_LEN + 1];
 	AwsCredentials *creds;
 	SigV4KeyValue query[2];
@@ -147,23 +142,6 @@ iam_auth_token(PG_FUNCTION_ARGS)
 	SigV4Result result;
 	SigV4Status status;
 	char	   *token;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("host must not be null")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("port must not be null")));
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("username must not be null")));
-
-	host = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	port = PG_GETARG_INT32(1);
-	username = text_to_cstring(PG_GETARG_TEXT_PP(2));
 
 	validate_host(host);
 	if (port < 1 || port > 65535)
@@ -180,11 +158,8 @@ iam_auth_token(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("username is too long"),
 				 errdetail("A PostgreSQL role name has at most %d bytes.", NAMEDATALEN - 1)));
-
-	if (PG_ARGISNULL(3))
+	if (region == NULL)
 		region = aws_get_region();
-	else
-		region = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	validate_region(region);
 
 	/* AWS signs UTF-8, whatever the database encoding */
@@ -234,5 +209,33 @@ iam_auth_token(PG_FUNCTION_ARGS)
 	sigv4_result_free(&result);
 	aws_free_credentials(creds);
 
-	PG_RETURN_TEXT_P(cstring_to_text(token));
+	return token;
+}
+
+/*
+ * iam_auth_token
+ *		SQL: tenancy.iam_auth_token(host text, port integer, username text,
+ *		region text DEFAULT NULL) RETURNS text.  Not STRICT: a NULL argument
+ *		gets an error saying which, not a silent NULL token.
+ */
+Datum
+iam_auth_token(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("host must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("port must not be null")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("username must not be null")));
+	PG_RETURN_TEXT_P(cstring_to_text(rds_auth_token(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+													PG_GETARG_INT32(1),
+													text_to_cstring(PG_GETARG_TEXT_PP(2)),
+													PG_ARGISNULL(3) ? NULL :
+													text_to_cstring(PG_GETARG_TEXT_PP(3)))));
 }

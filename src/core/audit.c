@@ -48,6 +48,11 @@ audit_context_init(AuditContext *ctx, const char *operation, const char *tenant)
 						   ctx->client_addr, sizeof(ctx->client_addr),
 						   NULL, 0, NI_NUMERICHOST);
 	ctx->backend_pid = MyProcPid;
+	if (current_cluster)
+	{
+		strlcpy(ctx->cluster, current_cluster->name, sizeof(ctx->cluster));
+		strlcpy(ctx->cluster_user, current_cluster->user, sizeof(ctx->cluster_user));
+	}
 }
 
 /*
@@ -57,7 +62,7 @@ audit_context_init(AuditContext *ctx, const char *operation, const char *tenant)
 void
 audit_write(const AuditContext *ctx, const AuditEntry *entry)
 {
-	const char *args[16];
+	const char *args[18];
 
 	args[0] = ctx->operation_id[0] ? ctx->operation_id : NULL;
 	args[1] = ctx->operation;
@@ -75,15 +80,20 @@ audit_write(const AuditContext *ctx, const AuditEntry *entry)
 	args[13] = ctx->client_addr[0] ? ctx->client_addr : NULL;
 	args[14] = ctx->application_name;
 	args[15] = psprintf("%d", ctx->backend_pid);
+	args[16] = ctx->cluster;
+	args[17] = ctx->cluster_user;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	catalog_execute_text("INSERT INTO tenancy.audit_log (operation_id, operation, tenant, step, phase,"
-						 " object_type, object_name, database, statement, sqlstate, message,"
-						 " session_user_name, current_user_name, client_addr, application_name,"
-						 " backend_pid, transaction_id)"
-						 " VALUES ($1::pg_catalog.uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-						 " $14::pg_catalog.inet, $15, $16::pg_catalog.int4, pg_catalog.pg_current_xact_id())",
-						 16, args);
+	/* the columns of 1.2 only where they are needed: 1.0 and 1.1 lack them */
+	catalog_execute_text(psprintf("INSERT INTO tenancy.audit_log (operation_id, operation, tenant, step, phase,"
+								  " object_type, object_name, database, statement, sqlstate, message,"
+								  " session_user_name, current_user_name, client_addr, application_name,"
+								  " backend_pid, transaction_id%s)"
+								  " VALUES ($1::pg_catalog.uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+								  " $14::pg_catalog.inet, $15, $16::pg_catalog.int4, pg_catalog.pg_current_xact_id()%s)",
+								  ctx->cluster[0] ? ", cluster, cluster_user" : "",
+								  ctx->cluster[0] ? ", $17, $18" : ""),
+						 ctx->cluster[0] ? 18 : 16, args);
 	SPI_finish();
 }

@@ -18,6 +18,8 @@
  *		then for each column of CANONICAL_COLUMNS, in that order:
  *			NULL:	one byte 0x00
  *			value:	one byte 0x01, its length as 4 bytes big-endian, its bytes
+ *		then for each column of LATER_COLUMNS that is not NULL, in that
+ *		order: its name, then its value, each as a value above
  *
  * Values are: text and name as stored (database encoding); "at" as decimal
  * microseconds since 1970-01-01 00:00 UTC; id, backend_pid and
@@ -117,11 +119,25 @@ static const CanonColumn CANONICAL_COLUMNS[] = {
 
 #define NUM_CANONICAL_COLUMNS lengthof(CANONICAL_COLUMNS)
 
+/*
+ * Columns added after 1.0 (1.2: the target cluster and its user).  Each is
+ * hashed after the columns above, as its name and its value, only where a
+ * row has a value: rows written before it existed keep their hashes.
+ */
+static const CanonColumn LATER_COLUMNS[] = {
+	{"cluster", TEXTOID, CANON_TEXT},
+	{"cluster_user", NAMEOID, CANON_NAME},
+};
+
+#define NUM_LATER_COLUMNS lengthof(LATER_COLUMNS)
+
 /* Where each canonical column is in one tuple descriptor. */
 typedef struct CanonLayout
 {
 	AttrNumber	attnum[NUM_CANONICAL_COLUMNS];
 	FmgrInfo	output[NUM_CANONICAL_COLUMNS];
+	AttrNumber	later[NUM_LATER_COLUMNS];	/* InvalidAttrNumber: not there
+											 * (before the update) */
 	AttrNumber	id;
 	AttrNumber	at;
 	AttrNumber	prev_hash;
@@ -184,6 +200,16 @@ canon_layout(TupleDesc desc, CanonLayout *layout)
 			getTypeOutputInfo(c->type, &func, &varlena);
 			fmgr_info(func, &layout->output[i]);
 		}
+	}
+	for (i = 0; i < NUM_LATER_COLUMNS; i++)
+	{
+		bool		present = false;
+
+		for (int a = 0; a < desc->natts; a++)
+			present |= !TupleDescAttr(desc, a)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, a)->attname), LATER_COLUMNS[i].name) == 0;
+		layout->later[i] = present ?
+			column_of(desc, LATER_COLUMNS[i].name, LATER_COLUMNS[i].type) : InvalidAttrNumber;
 	}
 	layout->id = column_of(desc, "id", INT8OID);
 	layout->at = column_of(desc, "at", TIMESTAMPTZOID);
@@ -283,6 +309,26 @@ audit_row_hash(const CanonLayout *layout, TupleDesc desc, HeapTuple tuple,
 				s = OutputFunctionCall((FmgrInfo *) &layout->output[i], value);
 				hash_field(ctx, s, strlen(s));
 				break;
+		}
+	}
+	for (i = 0; i < NUM_LATER_COLUMNS; i++)
+	{
+		bool		isnull = true;
+		Datum		value = (Datum) 0;
+		const char *name = LATER_COLUMNS[i].name;
+
+		if (layout->later[i] != InvalidAttrNumber)
+			value = heap_getattr(tuple, layout->later[i], desc, &isnull);
+		if (isnull)
+			continue;
+		hash_field(ctx, name, strlen(name));
+		if (LATER_COLUMNS[i].kind == CANON_NAME)
+			hash_field(ctx, NameStr(*DatumGetName(value)), strlen(NameStr(*DatumGetName(value))));
+		else
+		{
+			struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
+
+			hash_field(ctx, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 		}
 	}
 	if (pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)

@@ -21,31 +21,51 @@
 #include "utils/portal.h"
 
 /*
- * The role that owns this extension (and so its tables), looked up once per
- * transaction: an operation asks for it before every catalog statement.
+ * The role that owns this extension (and so its tables), and the version of
+ * its SQL objects, looked up once per transaction: an operation asks for
+ * the owner before every catalog statement.
  */
-static Oid
-extension_owner(void)
+static Oid	owner_oid = InvalidOid;
+static bool has_clusters = false;
+static LocalTransactionId looked_up_in = InvalidLocalTransactionId;
+
+static void
+look_up_extension(void)
 {
-	static Oid	owner_oid = InvalidOid;
-	static LocalTransactionId looked_up_in = InvalidLocalTransactionId;
 	bool		isnull;
-	Datum		owner;
 
 	if (looked_up_in == MyProc->lxid && OidIsValid(owner_oid))
-		return owner_oid;
-
-	if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'aurora_tenancy'",
+		return;
+	if (SPI_execute("SELECT extowner, extversion NOT IN ('1.0', '1.1')"
+					" FROM pg_catalog.pg_extension WHERE extname = 'aurora_tenancy'",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"aurora_tenancy\" is not installed in database \"%s\"",
 						get_database_name(MyDatabaseId)),
 				 errhint("Run CREATE EXTENSION aurora_tenancy in the database tenants are managed from.")));
-	owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	owner_oid = DatumGetObjectId(owner);
+	owner_oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	has_clusters = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	looked_up_in = MyProc->lxid;
+}
+
+static Oid
+extension_owner(void)
+{
+	look_up_extension();
 	return owner_oid;
+}
+
+/*
+ * Do the extension's SQL objects know target clusters (1.2 on)?  Until
+ * ALTER EXTENSION UPDATE, the library keeps working with 1.0 and 1.1, on
+ * this cluster alone.  The caller is connected to SPI.
+ */
+bool
+catalog_knows_clusters(void)
+{
+	look_up_extension();
+	return has_clusters;
 }
 
 /*

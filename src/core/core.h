@@ -40,6 +40,8 @@ typedef struct AuditContext
 	char		client_addr[64];
 	char		application_name[NAMEDATALEN];
 	int			backend_pid;
+	char		cluster[NAMEDATALEN];	/* the target cluster; "": this one */
+	char		cluster_user[NAMEDATALEN];	/* the user mapping's user there */
 } AuditContext;
 
 typedef struct AuditEntry
@@ -54,10 +56,33 @@ typedef struct AuditEntry
 	const char *message;
 } AuditEntry;
 
+/*
+ * A target cluster reached over libpq (cluster.c): a foreign server of the
+ * wrapper aurora_tenancy and the caller's user mapping.
+ */
+typedef struct Cluster
+{
+	const char *name;			/* the foreign server */
+	const char *host;			/* for IAM tokens and messages */
+	int			port;
+	int			connect_timeout;	/* seconds; libpq's own applies only to
+									 * blocking connects */
+	bool		iam_auth;		/* auth 'iam': a fresh token per connection */
+	const char *aws_region;
+	const char *user;			/* the remote admin */
+	const char *password;		/* the mapping's; never shown */
+	bool		password_required;	/* a non-superuser: must use it */
+	const char *dbname;			/* where cluster-wide statements run */
+	int			noptions;		/* libpq options but dbname and password */
+	const char **keywords;
+	const char **values;
+} Cluster;
+
 /* in guc.c */
 extern char *tenancy_database_name_template;
 extern char *tenancy_database_template;
 extern char *tenancy_iam_role;
+extern char *tenancy_default_cluster;
 extern bool tenancy_allow_drop_extension;
 extern int	tenancy_check_workers;
 extern void GucInit(void);
@@ -75,11 +100,49 @@ extern void require_valid_settings(void);
 	" AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass" \
 	" AND l.provider = '" MARKER_PROVIDER "')"
 
+/*
+ * SQL: does the pg_auth_members row under this alias give its member
+ * anything of the role?  From PostgreSQL 16 a CREATEROLE admin holds every
+ * role it creates WITH ADMIN OPTION, INHERIT FALSE, SET FALSE: that grant
+ * confers nothing (and DROP ROLE needs it).  Before 16 every row confers.
+ */
+#define MEMBERSHIP_CONFERS_SQL(alias) \
+	"COALESCE((pg_catalog.to_jsonb(" alias ") ->> 'inherit_option')::pg_catalog.bool" \
+	" OR (pg_catalog.to_jsonb(" alias ") ->> 'set_option')::pg_catalog.bool, true)"
+
 /* in names.c */
 extern void validate_tenant_name(const char *tenant);
 extern void validate_database_short_name(const char *short_name);
 extern char *tenant_database_name(const char *tenant, const char *short_name);
 extern char *unfinished_database_name(void);
+
+/* in cluster.c */
+extern const Cluster *current_cluster;
+extern void ClusterInit(void);
+extern const Cluster *use_cluster(const char *name);
+
+/* Rows a query read, as text; a cell is NULL for SQL NULL. */
+typedef struct Rows
+{
+	int			nrows;
+	int			ncols;
+	char	  **cells;			/* row-major */
+} Rows;
+
+#define ROWS_CELL(rows, r, c) ((rows)->cells[(r) * (rows)->ncols + (c)])
+
+/* in remote.c */
+struct pg_conn;
+struct pg_result;
+extern int	tenancy_remote_statement_timeout;
+extern struct pg_conn *remote_connection(const char *database);
+extern void remote_disconnect(const char *database);
+extern struct pg_result *remote_exec(struct pg_conn *conn, const char *database,
+									 const char *sql, int nparams,
+									 const char *const *params, bool throw);
+extern ErrorData *remote_error(const struct pg_result *res, const char *database);
+extern Rows *cluster_query(const char *sql, int nparams, const char *const *params);
+extern int	cluster_version(void);
 
 /* in aurora_tenancy.c */
 extern bool loaded_at_startup;
@@ -90,6 +153,11 @@ extern void MarkerInit(void);
 extern char *tenant_marker(const char *tenant);
 extern char *role_tenant(const char *rolname);
 extern char *database_tenant(const char *datname);
+extern char *marker_text_sql(bool role, const char *oid_expr);
+extern char *marker_present_sql(bool role, const char *oid_expr);
+extern char *marker_for(bool role, const char *name, const char *tenant);
+extern char *marker_owner(bool role, const char *name, const char *text);
+extern char *marker_statement(bool role, const char *name, const char *tenant);
 
 /* in secret.c */
 extern char *generate_password(void);
@@ -103,6 +171,7 @@ extern int	catalog_execute(const char *sql, int nargs, Oid *argtypes,
 extern int	catalog_execute_text(const char *sql, int nargs, const char *const *args);
 extern char *catalog_value(void);
 extern struct PortalData *catalog_cursor_open(const char *sql);
+extern bool catalog_knows_clusters(void);
 extern Oid	database_oid_now(const char *database);
 extern bool session_can_connect(const char *database);
 

@@ -4,12 +4,15 @@
  */
 #include "core/core.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
 char	   *tenancy_database_name_template = NULL;
 char	   *tenancy_database_template = NULL;
 char	   *tenancy_iam_role = NULL;
+char	   *tenancy_default_cluster = NULL;
 bool		tenancy_allow_drop_extension = false;
 int			tenancy_check_workers = 4;
 
@@ -128,6 +131,24 @@ GucInit(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("tenancy.default_cluster",
+							   "Cluster onboard() acts on when its cluster argument is NULL: a foreign server of the wrapper aurora_tenancy; empty: this cluster.",
+							   NULL,
+							   &tenancy_default_cluster,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("tenancy.remote_statement_timeout",
+							"Longest wait for one statement on a target cluster; 0: no limit but the caller's own statement_timeout.",
+							NULL,
+							&tenancy_remote_statement_timeout,
+							300000, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("tenancy.iam_role",
 							   "Role granted to tenants that log in with IAM database authentication.",

@@ -16,8 +16,13 @@
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "commands/seclabel.h"
+#include "common/hmac.h"
+#include "common/sha2.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #define MARKER_PREFIX "tenant="
 
@@ -87,4 +92,134 @@ database_tenant(const char *datname)
 	Oid			dbid = get_database_oid(datname, true);
 
 	return OidIsValid(dbid) ? marked_tenant(DatabaseRelationId, dbid) : NULL;
+}
+
+/*
+ * Markers in SQL, for the cluster the operation acts on.  On this cluster a
+ * marker is the security label above.  A target cluster has no label
+ * provider (Aurora loads none), so there a marker is a comment on the role or
+ * database: "aurora_tenancy tenant=<tenant> hmac=<hex>", the HMAC-SHA-256,
+ * under a key only the control database holds (tenancy.marker_key), of the
+ * kind of object, its name and the tenant.  A tenant cannot comment on its
+ * role (that takes CREATEROLE) or on its databases (it owns none); anyone
+ * who can cannot forge the HMAC, nor move a marker to another name; and a
+ * comment survives pg_dump and pg_dumpall of the target.
+ */
+#define REMOTE_MARKER_PREFIX "aurora_tenancy tenant="
+#define REMOTE_MARKER_HMAC " hmac="
+
+static const char *
+shared_catalog(bool role)
+{
+	return role ? "pg_authid" : "pg_database";
+}
+
+/* SQL: the marker text of the role or database with OID oid_expr, or NULL. */
+char *
+marker_text_sql(bool role, const char *oid_expr)
+{
+	if (current_cluster)
+		return psprintf("pg_catalog.shobj_description(%s, '%s')", oid_expr, shared_catalog(role));
+	return psprintf("(SELECT l.label FROM pg_catalog.pg_shseclabel l WHERE l.objoid = %s"
+					" AND l.classoid = 'pg_catalog.%s'::pg_catalog.regclass"
+					" AND l.provider = '" MARKER_PROVIDER "')",
+					oid_expr, shared_catalog(role));
+}
+
+/* SQL: does the role or database with OID oid_expr carry a marker at all? */
+char *
+marker_present_sql(bool role, const char *oid_expr)
+{
+	if (current_cluster)
+		return psprintf("COALESCE(pg_catalog.starts_with(%s, '" REMOTE_MARKER_PREFIX "'), false)",
+						marker_text_sql(role, oid_expr));
+	return psprintf("%s IS NOT NULL", marker_text_sql(role, oid_expr));
+}
+
+/* The keys that sign remote markers: the oldest signs, any verifies. */
+static List *
+marker_keys(void)
+{
+	List	   *keys = NIL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	catalog_execute("SELECT pg_catalog.encode(key, 'hex') FROM tenancy.marker_key ORDER BY created_at, key",
+					0, NULL, NULL, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		keys = lappend(keys, MemoryContextStrdup(CurTransactionContext,
+												 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+	SPI_finish();
+	if (keys == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenancy.marker_key is empty"),
+				 errdetail("Markers on target clusters are signed with it; without it no remote tenant can be recognised.")));
+	return keys;
+}
+
+static char *
+remote_marker(const char *hexkey, bool role, const char *name, const char *tenant)
+{
+	uint8		key[32];
+	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+	char	   *message = psprintf("%s%c%s%c%s", role ? "role" : "database", 0, name, 0, tenant);
+	size_t		len = strlen(role ? "role" : "database") + strlen(name) + strlen(tenant) + 2;
+
+	if (hex_decode(hexkey, strlen(hexkey), (char *) key) != sizeof(key))
+		elog(ERROR, "tenancy.marker_key holds a key of the wrong length");
+	if (ctx == NULL || pg_hmac_init(ctx, key, sizeof(key)) < 0 ||
+		pg_hmac_update(ctx, (uint8 *) message, len) < 0 ||
+		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
+		elog(ERROR, "could not compute a tenant marker");
+	pg_hmac_free(ctx);
+	hex[hex_encode((char *) mac, sizeof(mac), hex)] = '\0';
+	return psprintf(REMOTE_MARKER_PREFIX "%s" REMOTE_MARKER_HMAC "%s", tenant, hex);
+}
+
+/* The marker the role or database of this name carries for the tenant. */
+char *
+marker_for(bool role, const char *name, const char *tenant)
+{
+	if (current_cluster)
+		return remote_marker(linitial(marker_keys()), role, name, tenant);
+	return tenant_marker(tenant);
+}
+
+/* The tenant a marker text names, if it is valid on this object; else NULL. */
+char *
+marker_owner(bool role, const char *name, const char *text)
+{
+	const char *end;
+	char	   *tenant;
+	ListCell   *lc;
+
+	if (text == NULL)
+		return NULL;
+	if (current_cluster == NULL)
+		return strncmp(text, MARKER_PREFIX, strlen(MARKER_PREFIX)) == 0 ?
+			pstrdup(text + strlen(MARKER_PREFIX)) : NULL;
+	if (strncmp(text, REMOTE_MARKER_PREFIX, strlen(REMOTE_MARKER_PREFIX)) != 0 ||
+		(end = strstr(text, REMOTE_MARKER_HMAC)) == NULL)
+		return NULL;
+	tenant = pnstrdup(text + strlen(REMOTE_MARKER_PREFIX), end - text - strlen(REMOTE_MARKER_PREFIX));
+	foreach(lc, marker_keys())
+		if (strcmp(text, remote_marker(lfirst(lc), role, name, tenant)) == 0)
+			return tenant;
+	return NULL;
+}
+
+/* The statement that marks an object (quoted name) for the tenant, or unmarks it (NULL). */
+char *
+marker_statement(bool role, const char *name, const char *tenant)
+{
+	const char *what = role ? "ROLE" : "DATABASE";
+	const char *value = tenant ? quote_literal_cstr(marker_for(role, name, tenant)) : "NULL";
+
+	if (current_cluster)
+		return psprintf("COMMENT ON %s %s IS %s", what, quote_identifier(name), value);
+	return psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON %s %s IS %s",
+					what, quote_identifier(name), value);
 }

@@ -2,7 +2,8 @@
  * exec/exec.h
  *		Execution: the driver that runs a plan's steps (executor.c) and the
  *		transports that reach a database (transport_bgworker.c: a background
- *		worker over shm_mq).
+ *		worker over shm_mq, here; transport_libpq.c: a libpq connection, on a
+ *		target cluster).
  */
 #ifndef AURORA_TENANCY_EXEC_H
 #define AURORA_TENANCY_EXEC_H
@@ -46,6 +47,9 @@ struct Transport
 
 /* in transport_bgworker.c */
 extern const TransportMethods bgworker_transport;
+
+/* in transport_libpq.c */
+extern const TransportMethods libpq_transport;
 
 /* in executor.c */
 extern bool step_guard_holds(const Step *step);

@@ -17,6 +17,12 @@
  * run starts up to tenancy.check_workers ahead.  The guard of a step in the
  * extension's database is read in the caller's backend first, so work that
  * is already done starts no worker there, and a dry run none at all.
+ *
+ * On a target cluster (current_cluster) the home connection stays: audit
+ * rows and the extension's catalog live here.  Every other step reaches the
+ * target through the libpq transport, cluster-wide steps in its dbname; as
+ * none of them can commit with its audit row, each is asked for first and
+ * then gets an intent row before it and an outcome row after it.
  */
 #include "exec/exec.h"
 
@@ -29,8 +35,10 @@ struct Executor
 	AuditContext audit;
 	bool		dry_run;
 	bool		unreached;		/* the last dry-run step found no worker slot */
-	const TransportMethods *transport;
-	Transport  *home;
+	const TransportMethods *transport;	/* to the cluster's databases */
+	bool		remote;			/* the cluster is a target, not this one */
+	Transport  *home;			/* the extension's database */
+	Transport  *cluster_home;	/* a target's dbname: cluster-wide steps */
 	List	   *sessions;		/* Transport *, one per other database, in the
 								 * order the plan comes to them */
 	List	   *ahead;			/* databases to start connections to before the
@@ -63,6 +71,13 @@ connect_to(Executor *ex, const char *database, bool missing_ok)
 	return ex->transport->open(database, &ex->audit, missing_ok);
 }
 
+/* Where a step runs: NULL for the extension's database (the home session). */
+static bool
+runs_at_home(const Executor *ex, const Step *step)
+{
+	return step->database == NULL && (step->as_owner || !ex->remote);
+}
+
 /*
  * Lets a connection go.  Unless in a dry run, waits until it has left its
  * database: a step that follows may drop that database.
@@ -93,7 +108,7 @@ start_ahead(Executor *ex)
 		const char *database = linitial(ex->ahead);
 		Transport  *s = NULL;
 
-		if (session_can_connect(database) &&
+		if ((ex->remote || session_can_connect(database)) &&
 			(s = connect_to(ex, database, true)) == NULL)
 			return;
 		ex->ahead = list_delete_first(ex->ahead);
@@ -110,7 +125,7 @@ session_for(Executor *ex, const char *database, bool missing_ok)
 	if (database == NULL)
 	{
 		if (ex->home == NULL)
-			ex->home = connect_to(ex, NULL, false);
+			ex->home = bgworker_transport.open(NULL, &ex->audit, false);
 		ex->home->methods->await(ex->home);
 		return ex->home;
 	}
@@ -164,7 +179,8 @@ executor_begin(const char *operation, const char *tenant, bool dry_run)
 
 	audit_context_init(&ex->audit, operation, tenant);
 	ex->dry_run = dry_run;
-	ex->transport = &bgworker_transport;
+	ex->remote = current_cluster != NULL;
+	ex->transport = ex->remote ? &libpq_transport : &bgworker_transport;
 	return ex;
 }
 
@@ -204,6 +220,22 @@ step_guard_holds(const Step *step)
 	return !isnull && result;
 }
 
+/* Does the database exist now, on the cluster the executor acts on? */
+static bool
+database_exists(Executor *ex, const char *database)
+{
+	const char *args[1] = {database};
+	bool		exists;
+
+	if (!ex->remote)
+		return OidIsValid(database_oid_now(database));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	exists = cluster_query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, args)->nrows > 0;
+	SPI_finish();
+	return exists;
+}
+
 /*
  * Runs one step of a plan; returns whether it changed anything (in a dry
  * run: whether it would).  Errors are re-thrown here, after the failure is
@@ -220,18 +252,29 @@ executor_run_step(Executor *ex, const Step *step)
 	/* A step with nothing to run only reports (it is for a person to fix). */
 	if (step->statement == NULL)
 		return ex->dry_run;
-	if (step->database == NULL)
+	if (runs_at_home(ex, step))
 	{
 		if (!step_guard_holds(step))
 			return false;
 		if (ex->dry_run)
 			return true;
+		/* with its audit row, in one transaction of the extension's database */
+		s = session_for(ex, NULL, false);
+		throw_if_any(s->methods->run(s, step, true, &ran));
+		return ran;
 	}
 
-	if (ex->dry_run)
+	if (step->database == NULL)
+	{
+		/* cluster-wide, on a target */
+		if (ex->cluster_home == NULL)
+			ex->cluster_home = connect_to(ex, NULL, false);
+		s = ex->cluster_home;
+	}
+	else if (ex->dry_run)
 	{
 		/* nothing to look into yet, or no worker free to look: reported */
-		if (!OidIsValid(database_oid_now(step->database)))
+		if (!database_exists(ex, step->database))
 			return true;
 		s = session_for(ex, step->database, true);
 		if (s == NULL)
@@ -242,13 +285,6 @@ executor_run_step(Executor *ex, const Step *step)
 	}
 	else
 		s = session_for(ex, step->database, false);
-
-	if (step->database == NULL)
-	{
-		/* with its audit row, in one transaction of the extension's database */
-		throw_if_any(s->methods->run(s, step, true, &ran));
-		return ran;
-	}
 
 	/* Elsewhere: ask first, so the intent row is not written in vain. */
 	if (!s->methods->guard(s, step))
@@ -284,17 +320,32 @@ read_guards_together(List *steps, bool as_owner, List *indexes, bool *needed)
 						 ((Step *) lfirst(lc))->guard);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if ((as_owner ? catalog_execute(sql.data, 0, NULL, NULL, NULL)
-		 : execute_as(GetUserId(), sql.data, 0, NULL, NULL, NULL)) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "step guards returned no row");
-	foreach(lc, indexes)
+	if (as_owner)
 	{
-		bool		isnull;
-		bool		value = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-													   ++col, &isnull));
+		if (catalog_execute(sql.data, 0, NULL, NULL, NULL) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "step guards returned no row");
+		foreach(lc, indexes)
+		{
+			bool		isnull;
+			bool		value = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+														   ++col, &isnull));
 
-		needed[lfirst_int(lc)] = !isnull && value;
+			needed[lfirst_int(lc)] = !isnull && value;
+		}
+	}
+	else
+	{
+		/* as the caller, on the cluster the plan is for */
+		Rows	   *rows = cluster_query(sql.data, 0, NULL);
+
+		if (rows->nrows != 1)
+			elog(ERROR, "step guards returned no row");
+		foreach(lc, indexes)
+		{
+			const char *value = ROWS_CELL(rows, 0, col++);
+
+			needed[lfirst_int(lc)] = value != NULL && strcmp(value, "t") == 0;
+		}
 	}
 	SPI_finish();
 }
@@ -370,6 +421,9 @@ executor_end(Executor *ex)
 {
 	ex->ahead = NIL;
 	close_databases(ex);
+	if (ex->cluster_home)
+		disconnect(ex, ex->cluster_home);
+	ex->cluster_home = NULL;
 	if (ex->home)
 		disconnect(ex, ex->home);
 	ex->home = NULL;

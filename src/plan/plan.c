@@ -31,14 +31,12 @@ role_oid_sql(const char *role)
 char *
 marked_sql(bool role, const char *name, const char *tenant)
 {
-	return psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
-					" JOIN pg_catalog.%s o ON o.oid = l.objoid"
-					" WHERE l.classoid = 'pg_catalog.%s'::regclass AND l.provider = '" MARKER_PROVIDER "'"
-					" AND o.%s = %s%s%s)",
-					role ? "pg_roles" : "pg_database", role ? "pg_authid" : "pg_database",
-					role ? "rolname" : "datname", quote_literal_cstr(name),
-					tenant ? " AND l.label = " : "",
-					tenant ? quote_literal_cstr(tenant_marker(tenant)) : "");
+	return psprintf("EXISTS (SELECT 1 FROM pg_catalog.%s o WHERE o.%s = %s AND %s)",
+					role ? "pg_roles" : "pg_database", role ? "rolname" : "datname",
+					quote_literal_cstr(name),
+					tenant ? psprintf("%s = %s", marker_text_sql(role, "o.oid"),
+									  quote_literal_cstr(marker_for(role, name, tenant))) :
+					marker_present_sql(role, "o.oid"));
 }
 
 Step *
@@ -109,11 +107,14 @@ plan_catalog(List *plan, const TenantSpec *spec)
 											   " WHERE r.tenant = d.tenant AND r.short_name = d.short_name"
 											   " AND r.state = 'active'))",
 											   t, rows.data),
-									  psprintf("INSERT INTO tenancy.registry (name, iam_auth, allowed_ips) VALUES (%s, %s, %s)"
-											   " ON CONFLICT (name) DO NOTHING;"
+									  psprintf("INSERT INTO tenancy.registry (name, iam_auth, allowed_ips%s)"
+											   " VALUES (%s, %s, %s%s) ON CONFLICT (name) DO NOTHING;"
 											   " INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name)"
 											   " VALUES %s ON CONFLICT (tenant, short_name) WHERE state = 'active' DO NOTHING",
-											   t, spec->iam_auth ? "true" : "false", ips, rows.data)));
+											   spec->cluster ? ", cluster" : "",
+											   t, spec->iam_auth ? "true" : "false", ips,
+											   spec->cluster ? psprintf(", %s", quote_literal_cstr(spec->cluster)) : "",
+											   rows.data)));
 	if (spec->allowed_ips)
 		plan = lappend(plan, plan_allowed_ips(spec->tenant, spec->allowed_ips));
 	return plan;
@@ -143,8 +144,7 @@ plan_create_role(const TenantSpec *spec)
 {
 	const char *role = quote_identifier(spec->tenant);
 	const char *attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS";
-	char	   *mark = psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON ROLE %s IS %s",
-								role, quote_literal_cstr(tenant_marker(spec->tenant)));
+	char	   *mark = marker_statement(true, spec->tenant, spec->tenant);
 	Step	   *step;
 
 	step = make_step(STEP_CREATE_ROLE, "role", spec->tenant, NULL,
@@ -165,8 +165,8 @@ plan_create_role(const TenantSpec *spec)
  * A database is created under a random name no one else can know, from a
  * template no tenant can write to, with connections refused: nobody can
  * plant anything in it or hold it open.  Then, in one transaction, PUBLIC
- * loses its privileges, the marker is set, the database gets its final name
- * and accepts connections.  So a database with the final name and no marker
+ * loses its privileges, the database gets its final name and then the
+ * marker (which on a target cluster signs the name), and accepts connections.  So a database with the final name and no marker
  * is never the tenant's, and an interrupted create leaves only an
  * unreachable unfinished database, which check() reports and repair() drops.
  */
@@ -187,12 +187,11 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname, bool insi
 					 "the database is missing");
 	step->own_transaction = true;
 	step->finish = psprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC;"
-							" SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS %s;"
 							" ALTER DATABASE %s RENAME TO %s;"
+							" %s;"
 							" ALTER DATABASE %s ALLOW_CONNECTIONS true",
-							unfinished, unfinished,
-							quote_literal_cstr(tenant_marker(spec->tenant)),
-							unfinished, db, db);
+							unfinished, unfinished, db,
+							marker_statement(false, datname, spec->tenant), db);
 	step->display = psprintf("%s; %s", step->statement, step->finish);
 	plan = lappend(plan, step);
 

@@ -35,6 +35,7 @@ typedef struct Step
 typedef struct TenantSpec
 {
 	const char *tenant;
+	const char *cluster;		/* the foreign server; NULL: this cluster */
 	bool		iam_auth;
 	const char *allowed_ips;	/* cidr[] as text; NULL: leave as it is */
 	int			ndatabases;
@@ -50,6 +51,7 @@ typedef struct Tenant
 {
 	char	   *name;
 	char	   *state;
+	char	   *cluster;		/* the foreign server; NULL: this cluster */
 	bool		iam_auth;
 	bool		deletion_protection;
 	int			connection_limit;
@@ -66,7 +68,8 @@ typedef struct DatabaseState
 	const char *name;
 	bool		exists;
 	const char *marked_for;		/* the tenant its marker names; NULL: none */
-	bool		session_can_connect;	/* the caller's session user (workers) */
+	bool		session_can_connect;	/* the session user, as whom the
+										 * executor connects */
 	List	   *other_grantees;	/* roles other than the tenant and the owner
 								 * holding privileges on it, sorted */
 } DatabaseState;
@@ -92,7 +95,14 @@ typedef struct TenantSnapshot
 	List	   *role_members;	/* members of the tenant role, sorted */
 	const char *caller;			/* current user: the admin of offboarding */
 	bool		caller_is_superuser;
+	bool		caller_can_createrole;
+	bool		caller_can_createdb;
 	const char *session_user_name;
+	int			server_version;	/* server_version_num */
+	bool		iam_role_exists;	/* tenancy.iam_role */
+	bool		caller_in_iam_role; /* inherits it (a superuser: never) */
+	const char *template_problem;	/* why tenancy.database_template is
+									 * unfit; NULL: it is fit */
 	int			ndatabases;		/* the Tenant's, in its order */
 	DatabaseState *databases;
 	List	   *stray_databases;	/* carrying its marker, not registered */
@@ -103,6 +113,7 @@ typedef struct TenantSnapshot
 } TenantSnapshot;
 
 /* in snapshot.c */
+extern TenantSnapshot *read_cluster_snapshot(const Tenant *t);
 extern TenantSnapshot *read_tenant_snapshot(const Tenant *t);
 extern List *read_unfinished_databases(const char *tenant);
 

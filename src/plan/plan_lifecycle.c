@@ -173,13 +173,12 @@ const char *custodian_problem_sql =
 static List *
 plan_retain_database(List *plan, const char *tenant, const char *datname)
 {
-	const char *db = quote_identifier(datname);
 	const char *dblit = quote_literal_cstr(datname);
 
 	plan = lappend(plan, plan_release(tenant, datname));
 	plan = lappend(plan, make_step(STEP_RETAIN_DATABASE, "database", datname, NULL,
 								   psprintf("SELECT %s", marked_sql(false, datname, tenant)),
-								   psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON DATABASE %s IS NULL", db),
+								   marker_statement(false, datname, NULL),
 								   NULL));
 	return lappend(plan, catalog_step(STEP_RECORD_RETAINED, tenant,
 									  psprintf("SELECT EXISTS (SELECT 1 FROM tenancy.tenant_databases"

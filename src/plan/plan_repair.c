@@ -34,8 +34,7 @@ plan_unmark(const char *object_type, const char *name, const char *marker)
 
 	return make_step(role ? STEP_UNMARK_ROLE : STEP_UNMARK_DATABASE, object_type, name, NULL,
 					 psprintf("SELECT %s", marked_sql(role, name, NULL)),
-					 psprintf("SECURITY LABEL FOR " MARKER_PROVIDER " ON %s %s IS NULL",
-							  role ? "ROLE" : "DATABASE", quote_identifier(name)),
+					 marker_statement(role, name, NULL),
 					 psprintf("the %s carries the marker \"%s\" but the registry does not list it",
 							  object_type, marker));
 }
@@ -64,8 +63,9 @@ plan_role(List *plan, const Tenant *t, const TenantSnapshot *snap)
 		const char *member = lfirst(lc);
 
 		plan = lappend(plan, make_step(STEP_REVOKE_MEMBER, "role", t->name, NULL,
-									   psprintf("SELECT pg_catalog.pg_has_role(%s, %s, 'MEMBER')",
-												quote_literal_cstr(member), lit),
+									   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members a"
+												" WHERE a.roleid = %s AND a.member = %s AND " MEMBERSHIP_CONFERS_SQL("a") ")",
+												role_oid_sql(t->name), role_oid_sql(member)),
 									   psprintf("REVOKE %s FROM %s", role, quote_identifier(member)),
 									   psprintf("role \"%s\" is a member of the tenant role", member)));
 	}
@@ -114,6 +114,19 @@ open_intents_sql(const char *tenant)
 }
 
 /*
+ * SQL for whether a database exists on the target, as the snapshot saw it
+ * (the outcome row is written here, where the target's catalogs are not).
+ */
+static const char *
+remote_database_exists(const TenantSnapshot *snap, const char *datname)
+{
+	for (int i = 0; i < snap->ndatabases; i++)
+		if (strcmp(snap->databases[i].name, datname) == 0)
+			return snap->databases[i].exists ? "true" : "false";
+	return "NULL";				/* not registered: neither done nor failed */
+}
+
+/*
  * Audit intents of this tenant that never got an outcome, from operations
  * that are not running any more: the outcome is recorded from reality where
  * reality tells (a database exists or not), else as unknown (the state the
@@ -132,23 +145,27 @@ plan_resolve_intents(List *plan, const Tenant *t, const TenantSnapshot *snap)
 		const char *op = quote_literal_cstr(intent->operation_id);
 		const char *step = intent->step;
 		const char *object = intent->object_name;
-		const char *exists = psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
-									  quote_literal_cstr(object));
+		const char *exists = current_cluster ? remote_database_exists(snap, object) :
+			psprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s)",
+					 quote_literal_cstr(object));
 		const char *outcome =
-			strcmp(step, STEP_CREATE_DATABASE) == 0 ? psprintf("CASE WHEN %s THEN '" PHASE_DONE "' ELSE '" PHASE_FAILED "' END", exists) :
-			strcmp(step, STEP_DROP_DATABASE) == 0 ? psprintf("CASE WHEN %s THEN '" PHASE_FAILED "' ELSE '" PHASE_DONE "' END", exists) :
+			strcmp(step, STEP_CREATE_DATABASE) == 0 ?
+			psprintf("CASE %s WHEN true THEN '" PHASE_DONE "' WHEN false THEN '" PHASE_FAILED "' ELSE '" PHASE_UNKNOWN "' END", exists) :
+			strcmp(step, STEP_DROP_DATABASE) == 0 ?
+			psprintf("CASE %s WHEN true THEN '" PHASE_FAILED "' WHEN false THEN '" PHASE_DONE "' ELSE '" PHASE_UNKNOWN "' END", exists) :
 			"'" PHASE_UNKNOWN "'";
 		Step	   *s = catalog_step(STEP_RESOLVE_INTENT, t->name,
 									 psprintf("SELECT EXISTS (SELECT 1 %s AND a.id = %s AND a.operation_id = %s)",
 											  open, id, op),
 									 psprintf("INSERT INTO tenancy.audit_log (operation_id, operation, tenant, step, phase,"
 											  " object_type, object_name, database, statement, message,"
-											  " session_user_name, current_user_name, backend_pid, transaction_id)"
+											  " session_user_name, current_user_name, backend_pid, transaction_id%s)"
 											  " SELECT operation_id, operation, tenant, step, %s, object_type, object_name,"
 											  " database, statement, 'outcome recorded by tenancy.repair(): the step was interrupted',"
-											  " session_user, current_user, pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id()"
+											  " session_user, current_user, pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id()%s"
 											  " FROM tenancy.audit_log WHERE id = %s AND operation_id = %s AND phase = '" PHASE_INTENT "'",
-											  outcome, id, op));
+											  current_cluster ? ", cluster, cluster_user" : "",
+											  outcome, current_cluster ? ", cluster, cluster_user" : "", id, op));
 
 		s->object_type = "audit";
 		s->object_name = psprintf("%s %s (audit id %s)", step, object, id);

@@ -2,7 +2,8 @@
 # extension manages over libpq and is not installed in.  It is reached over
 # TCP on 127.0.0.1 only, with TLS (a CA of its own, made here) and SCRAM
 # passwords, and has Aurora's roles: rds_iam, rds_superuser and an admin
-# (tenancy_admin) who is a member of rds_superuser but not a superuser.
+# (tenancy_admin) who is a member of rds_superuser (which, as on Aurora, may
+# end other roles' sessions) but not a superuser.
 # The bootstrap superuser logs in over the unix socket only, for the test's
 # own setup.  Major 15 is Debian's PostgreSQL; 13, 14 and 17 are the builds
 # tools/setup unpacks to /opt/embedded-postgres/<major>.
@@ -130,14 +131,18 @@ sub start
 
 	# The admin's password stays out of the log even with log_statement.
 	# ADMIN OPTION on rds_iam: from 16 on, CREATEROLE alone grants only the
-	# roles its holder created.
+	# roles its holder created; without INHERIT, as on Aurora a role that
+	# inherits rds_iam can no longer log in with a password.
 	my $pw = $self->{admin_password};
+	my $iam_admin = $self->{major} >= 16
+	  ? "GRANT rds_iam TO $self->{admin_user} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;"
+	  : '';
 	$self->bootstrap_psql('postgres', qq{
 SET log_statement = 'none';
 CREATE ROLE rds_iam NOLOGIN;
-CREATE ROLE rds_superuser NOLOGIN CREATEROLE CREATEDB;
+CREATE ROLE rds_superuser NOLOGIN CREATEROLE CREATEDB IN ROLE pg_signal_backend;
 CREATE ROLE $self->{admin_user} LOGIN CREATEROLE CREATEDB PASSWORD '$pw' IN ROLE rds_superuser;
-GRANT rds_iam TO $self->{admin_user} WITH ADMIN OPTION;
+$iam_admin
 });
 	return;
 }

@@ -1,0 +1,423 @@
+/*
+ * remote.c
+ *		Connections to a target cluster over libpq, and reading the cluster an
+ *		operation acts on, whichever it is.
+ *
+ * Connections are opened asynchronously and every wait is on the backend's
+ * latch, so a cancel, statement_timeout or pg_terminate_backend of the
+ * caller interrupts them (and cancels the remote statement); connecting is
+ * bounded by connect_timeout (default 10 s), each remote statement by
+ * tenancy.remote_statement_timeout.  One connection per database is kept
+ * for the rest of the transaction (the snapshot reader and the executor
+ * share it) and closed at its end, whatever way it ends.
+ */
+#include "core/core.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "aws/aws.h"
+
+typedef struct RemoteConnection
+{
+	char	   *database;
+	PGconn	   *conn;
+} RemoteConnection;
+
+/* open connections of this transaction, in TopMemoryContext */
+static List *connections = NIL;
+static bool callback_registered = false;
+
+int			tenancy_remote_statement_timeout = 300000;
+
+static void
+close_connection(RemoteConnection *rc)
+{
+	connections = list_delete_ptr(connections, rc);
+	PQfinish(rc->conn);
+	pfree(rc->database);
+	pfree(rc);
+}
+
+static void
+close_all_connections(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	while (connections != NIL)
+		close_connection(linitial(connections));
+}
+
+static const char *
+database_or_default(const char *database)
+{
+	return database ? database : current_cluster->dbname;
+}
+
+/* libpq's message, one line, without the newline it ends with */
+static char *
+libpq_message(PGconn *conn)
+{
+	char	   *msg = pstrdup(PQerrorMessage(conn));
+	size_t		len = strlen(msg);
+
+	while (len > 0 && msg[len - 1] == '\n')
+		msg[--len] = '\0';
+	return msg;
+}
+
+/*
+ * Waits until the socket is ready (write: for writing) or the deadline
+ * (0: none) passes; interrupts are served meanwhile.
+ */
+static void
+wait_for_socket(PGconn *conn, bool write, TimestampTz deadline, const char *what,
+				const char *database)
+{
+	long		timeout = -1;
+	int			rc;
+
+	if (deadline)
+	{
+		timeout = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (timeout <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("timeout while %s cluster \"%s\", database \"%s\"",
+							what, current_cluster->name, database)));
+	}
+	rc = WaitLatchOrSocket(MyLatch,
+						   WL_LATCH_SET | WL_EXIT_ON_PM_DEATH |
+						   (write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE) |
+						   (deadline ? WL_TIMEOUT : 0),
+						   PQsocket(conn), timeout, PG_WAIT_EXTENSION);
+	if (rc & WL_LATCH_SET)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * The password of a new connection: the user mapping's, or with auth 'iam'
+ * a fresh token, signed with the credentials this session sees.
+ */
+static const char *
+connection_password(const Cluster *c)
+{
+	if (c->iam_auth)
+		return rds_auth_token(c->host, c->port, c->user, c->aws_region);
+	return c->password;
+}
+
+static RemoteConnection *
+find_connection(const char *database)
+{
+	ListCell   *lc;
+
+	foreach(lc, connections)
+	{
+		RemoteConnection *rc = lfirst(lc);
+
+		if (strcmp(rc->database, database) == 0)
+			return rc;
+	}
+	return NULL;
+}
+
+/*
+ * The connection to a database of the current cluster (NULL: its dbname),
+ * opened if need be, as the mapped user, with a search_path nobody can
+ * write to.
+ */
+PGconn *
+remote_connection(const char *database)
+{
+	const Cluster *c = current_cluster;
+	RemoteConnection *rc;
+	const char **keywords;
+	const char **values;
+	int			n;
+	TimestampTz deadline;
+	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+	MemoryContext old;
+
+	Assert(c != NULL);
+	database = database_or_default(database);
+	if ((rc = find_connection(database)) != NULL)
+	{
+		if (PQstatus(rc->conn) == CONNECTION_OK && PQtransactionStatus(rc->conn) == PQTRANS_IDLE)
+			return rc->conn;
+		close_connection(rc);
+	}
+	if (!callback_registered)
+	{
+		RegisterXactCallback(close_all_connections, NULL);
+		callback_registered = true;
+	}
+
+	keywords = palloc(sizeof(char *) * (c->noptions + 3));
+	values = palloc(sizeof(char *) * (c->noptions + 3));
+	memcpy(keywords, c->keywords, sizeof(char *) * c->noptions);
+	memcpy(values, c->values, sizeof(char *) * c->noptions);
+	n = c->noptions;
+	keywords[n] = "dbname";
+	values[n++] = database;
+	keywords[n] = "password";
+	values[n++] = connection_password(c);
+	keywords[n] = NULL;
+	values[n] = NULL;
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	rc = palloc0(sizeof(RemoteConnection));
+	rc->database = pstrdup(database);
+	rc->conn = PQconnectStartParams(keywords, values, false);
+	connections = lappend(connections, rc);
+	MemoryContextSwitchTo(old);
+	if (rc->conn == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while connecting to cluster \"%s\"", c->name)));
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), c->connect_timeout * 1000);
+	while (PQstatus(rc->conn) != CONNECTION_BAD &&
+		   status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED)
+	{
+		wait_for_socket(rc->conn, status == PGRES_POLLING_WRITING, deadline,
+						"connecting to", database);
+		status = PQconnectPoll(rc->conn);
+	}
+	if (PQstatus(rc->conn) != CONNECTION_OK)
+	{
+		char	   *msg = libpq_message(rc->conn);
+
+		close_connection(rc);
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not connect to cluster \"%s\", database \"%s\"", c->name, database),
+				 errdetail_internal("%s", msg)));
+	}
+	if (c->password_required && !PQconnectionUsedPassword(rc->conn))
+	{
+		close_connection(rc);
+		ereport(ERROR,
+				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
+				 errmsg("password or IAM token is required to reach cluster \"%s\"", c->name),
+				 errdetail("The target did not ask for the password: a non-superuser may not connect with the server's own credentials (trust, peer, certificates, .pgpass).")));
+	}
+	PQclear(remote_exec(rc->conn, database,
+						"SELECT pg_catalog.set_config('search_path', '" SAFE_SEARCH_PATH "', false)",
+						0, NULL, true));
+	return rc->conn;
+}
+
+/* Closes the connection to a database (NULL: the cluster's dbname), if open. */
+void
+remote_disconnect(const char *database)
+{
+	RemoteConnection *rc = current_cluster ?
+		find_connection(database_or_default(database)) : NULL;
+
+	if (rc)
+		close_connection(rc);
+}
+
+static void
+cancel_remote(PGconn *conn)
+{
+	char		errbuf[256];
+	PGcancel   *cancel = PQgetCancel(conn);
+
+	if (cancel)
+	{
+		(void) PQcancel(cancel, errbuf, sizeof(errbuf));
+		PQfreeCancel(cancel);
+	}
+}
+
+/*
+ * The error a remote statement failed with, as the caller's: every field
+ * the target sent, and a context line naming the cluster and database.
+ */
+ErrorData *
+remote_error(const PGresult *res, const char *database)
+{
+	ErrorData  *edata = palloc0(sizeof(ErrorData));
+	const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	const char *where = psprintf("on cluster \"%s\", database \"%s\"", current_cluster->name,
+								 database_or_default(database));
+
+	edata->elevel = ERROR;
+	edata->sqlerrcode = sqlstate && strlen(sqlstate) == 5 ?
+		MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4]) :
+		ERRCODE_CONNECTION_FAILURE;
+	edata->message = pstrdup(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
+							 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
+							 PQresultErrorMessage(res));
+	if (PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL))
+		edata->detail = pstrdup(PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	if (PQresultErrorField(res, PG_DIAG_MESSAGE_HINT))
+		edata->hint = pstrdup(PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+	edata->context = context ? psprintf("%s\n%s", context, where) : pstrdup(where);
+	edata->filename = __FILE__;
+	edata->lineno = __LINE__;
+	edata->funcname = PG_FUNCNAME_MACRO;
+	edata->assoc_context = CurrentMemoryContext;
+	return edata;
+}
+
+/*
+ * Runs SQL on a connection (with parameters: one statement; without: any
+ * number, in one implicit transaction unless they say otherwise) and
+ * returns its last result, or the error it ended with.  throw: an error
+ * result is thrown instead.  A lost connection is thrown, naming the
+ * cluster.
+ */
+PGresult *
+remote_exec(PGconn *conn, const char *database, const char *sql, int nparams,
+			const char *const *params, bool throw)
+{
+	PGresult   *result = NULL;
+	PGresult   *r;
+	TimestampTz deadline = tenancy_remote_statement_timeout > 0 ?
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), tenancy_remote_statement_timeout) : 0;
+
+	if (!(nparams ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+		  : PQsendQuery(conn, sql)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
+						current_cluster->name, database_or_default(database)),
+				 errdetail_internal("%s", libpq_message(conn))));
+	PG_TRY();
+	{
+		while (PQisBusy(conn))
+		{
+			wait_for_socket(conn, false, deadline, "waiting for", database_or_default(database));
+			if (!PQconsumeInput(conn))
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
+								current_cluster->name, database_or_default(database)),
+						 errdetail_internal("%s", libpq_message(conn))));
+		}
+	}
+	PG_CATCH();
+	{
+		/* whatever was running there stops too; the connection is done */
+		RemoteConnection *rc;
+
+		cancel_remote(conn);
+		if (current_cluster && (rc = find_connection(database_or_default(database))) != NULL &&
+			rc->conn == conn)
+			close_connection(rc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	while ((r = PQgetResult(conn)) != NULL)
+	{
+		if (result && PQresultStatus(result) == PGRES_FATAL_ERROR)
+			PQclear(r);			/* the first error is the one */
+		else
+		{
+			PQclear(result);
+			result = r;
+		}
+	}
+	if (result == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
+						current_cluster->name, database_or_default(database)),
+				 errdetail_internal("%s", libpq_message(conn))));
+	if (throw && PQresultStatus(result) == PGRES_FATAL_ERROR)
+	{
+		ErrorData  *edata = remote_error(result, database);
+
+		PQclear(result);
+		ThrowErrorData(edata);
+	}
+	return result;
+}
+
+static Rows *
+rows_of_result(PGresult *res)
+{
+	Rows	   *rows = palloc(sizeof(Rows));
+
+	rows->nrows = PQntuples(res);
+	rows->ncols = PQnfields(res);
+	rows->cells = palloc0(sizeof(char *) * Max(rows->nrows * rows->ncols, 1));
+	for (int r = 0; r < rows->nrows; r++)
+		for (int c = 0; c < rows->ncols; c++)
+			if (!PQgetisnull(res, r, c))
+				rows->cells[r * rows->ncols + c] = pstrdup(PQgetvalue(res, r, c));
+	PQclear(res);
+	return rows;
+}
+
+static Rows *
+rows_of_spi(void)
+{
+	Rows	   *rows = palloc(sizeof(Rows));
+
+	rows->nrows = SPI_processed;
+	rows->ncols = SPI_tuptable->tupdesc->natts;
+	rows->cells = palloc0(sizeof(char *) * Max(rows->nrows * rows->ncols, 1));
+	for (int r = 0; r < rows->nrows; r++)
+		for (int c = 0; c < rows->ncols; c++)
+			rows->cells[r * rows->ncols + c] =
+				SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
+	return rows;
+}
+
+/*
+ * Reads the cluster the operation acts on, as the caller (here) or the
+ * mapped user (a target): a query whose parameters are text, in the
+ * database tenants are managed from (here) or the cluster's dbname.  The
+ * caller is connected to SPI; the rows are allocated in its context.
+ */
+Rows *
+cluster_query(const char *sql, int nparams, const char *const *params)
+{
+	Oid		   *types;
+	Datum	   *values;
+	char	   *nulls;
+
+	if (current_cluster)
+		return rows_of_result(remote_exec(remote_connection(NULL), NULL, sql, nparams,
+										  params, true));
+
+	types = palloc(sizeof(Oid) * Max(nparams, 1));
+	values = palloc(sizeof(Datum) * Max(nparams, 1));
+	nulls = palloc(sizeof(char) * Max(nparams, 1));
+	for (int i = 0; i < nparams; i++)
+	{
+		types[i] = TEXTOID;
+		values[i] = params[i] ? CStringGetTextDatum(params[i]) : (Datum) 0;
+		nulls[i] = params[i] ? ' ' : 'n';
+	}
+	if (execute_as(GetUserId(), sql, nparams, types, values, nulls) != SPI_OK_SELECT)
+		elog(ERROR, "cluster query returned no rows: %s", sql);
+	return rows_of_spi();
+}
+
+/* The server_version_num of the cluster the operation acts on. */
+int
+cluster_version(void)
+{
+	if (current_cluster)
+		return PQserverVersion(remote_connection(NULL));
+	return PG_VERSION_NUM;
+}
