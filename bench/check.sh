@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 tenants=${1:-100}
 rounds=${2:-5}
 . bench/common.sh
-bench_server 54332 "max_connections = 200" "max_worker_processes = 16"
+bench_server "${BENCH_PORT:-54332}" "max_connections = 200" "max_worker_processes = 16"
 
 echo "onboarding $tenants tenants with 2 databases each ..."
 for i in $(seq 1 "$tenants"); do

@@ -24,6 +24,12 @@ PG_FUNCTION_INFO_V1(tenancy_repair);
  * every state (an interrupted offboarding is a problem to report too), those
  * of one cluster after each other.
  */
+static int
+tenant_name_cmp(const ListCell *a, const ListCell *b)
+{
+	return strcmp(((const Tenant *) lfirst(a))->name, ((const Tenant *) lfirst(b))->name);
+}
+
 static List *
 tenants_covered(FunctionCallInfo fcinfo)
 {
@@ -49,15 +55,91 @@ tenants_covered(FunctionCallInfo fcinfo)
 	return list_make1(name);
 }
 
+/*
+ * Every tenant in the registry, in every state, those of one cluster after
+ * each other, as load_tenant() reads each: in two queries, not two a tenant.
+ */
+static List *
+load_all_tenants(void)
+{
+	List	   *tenants = NIL;
+	SPITupleTable *rows;
+	uint64		n;
+	uint64		d = 0;
+
+	catalog_execute(psprintf("SELECT name, state, iam_auth, deletion_protection, connection_limit,"
+							 " allowed_ips::pg_catalog.text, login_before_suspend IS NOT FALSE, %s"
+							 " FROM tenancy.registry ORDER BY %s name",
+							 catalog_knows_clusters() ? "cluster" : "NULL::pg_catalog.text",
+							 catalog_knows_clusters() ? "cluster NULLS FIRST," : ""),
+					0, NULL, NULL, NULL);
+	rows = SPI_tuptable;
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+	{
+		Tenant	   *t = palloc0(sizeof(Tenant));
+		HeapTuple	row = rows->vals[i];
+		bool		isnull;
+
+		t->name = SPI_getvalue(row, rows->tupdesc, 1);
+		t->state = SPI_getvalue(row, rows->tupdesc, 2);
+		t->iam_auth = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 3, &isnull));
+		t->deletion_protection = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 4, &isnull));
+		t->connection_limit = DatumGetInt32(SPI_getbinval(row, rows->tupdesc, 5, &isnull));
+		t->allowed_ips = SPI_getvalue(row, rows->tupdesc, 6);
+		t->login_before_suspend = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 7, &isnull));
+		t->cluster = SPI_getvalue(row, rows->tupdesc, 8);
+		tenants = lappend(tenants, t);
+	}
+
+	/* their active databases, by tenant (sorted as above: by name) */
+	catalog_execute("SELECT tenant, short_name, database_name FROM tenancy.tenant_databases"
+					" WHERE state = 'active' ORDER BY tenant COLLATE \"C\", short_name",
+					0, NULL, NULL, NULL);
+	rows = SPI_tuptable;
+	n = SPI_processed;
+	{
+		ListCell   *lc;
+		List	   *by_name = list_copy(tenants);
+
+		list_sort(by_name, tenant_name_cmp);
+		foreach(lc, by_name)
+		{
+			Tenant	   *t = lfirst(lc);
+			uint64		first;
+
+			while (d < n && strcmp(SPI_getvalue(rows->vals[d], rows->tupdesc, 1), t->name) < 0)
+				d++;
+			first = d;
+			while (d < n && strcmp(SPI_getvalue(rows->vals[d], rows->tupdesc, 1), t->name) == 0)
+				d++;
+			t->ndatabases = d - first;
+			t->short_names = palloc(sizeof(char *) * Max(t->ndatabases, 1));
+			t->database_names = palloc(sizeof(char *) * Max(t->ndatabases, 1));
+			for (uint64 j = first; j < d; j++)
+			{
+				t->short_names[j - first] = SPI_getvalue(rows->vals[j], rows->tupdesc, 2);
+				t->database_names[j - first] = SPI_getvalue(rows->vals[j], rows->tupdesc, 3);
+			}
+		}
+	}
+	return tenants;
+}
+
+/* One tenant's plan (or a row that says what keeps it from having one). */
+typedef struct Checked
+{
+	const char *tenant;			/* NULL: about no registered tenant */
+	List	   *plan;
+} Checked;
+
 static void
-emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
-			  const char *tenant, List *plan)
+emit_problems(Tuplestorestate *store, TupleDesc desc, const Checked *c,
+			  const bool *needed, const bool *unreached)
 {
 	ListCell   *lc;
-	bool	   *unreached;
-	bool	   *needed = executor_dry_run(ex, plan, &unreached);
 
-	foreach(lc, plan)
+	foreach(lc, c->plan)
 	{
 		Step	   *step = lfirst(lc);
 		Datum		values[5];
@@ -68,8 +150,8 @@ emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
 		if (unreached[foreach_current_index(lc)])
 			step = plan_report("database", step->database,
 							   "no background worker was free to look inside the database (max_worker_processes): not checked");
-		if (tenant)
-			values[0] = CStringGetTextDatum(tenant);
+		if (c->tenant)
+			values[0] = CStringGetTextDatum(c->tenant);
 		else
 			nulls[0] = true;	/* a marker of no registered tenant */
 		values[1] = CStringGetTextDatum(step->object_type);
@@ -86,11 +168,61 @@ emit_problems(Tuplestorestate *store, TupleDesc desc, Executor *ex,
 }
 
 /*
+ * At most this many steps in one dry run: the guards in the extension's
+ * database are read as the columns of one row (at most
+ * MaxTupleAttributeNumber), and planning a statement costs more than
+ * linearly in its subqueries.
+ */
+#define DRY_RUN_STEPS 32
+
+/*
+ * Dry-runs the plans of many tenants as few plans as possible: the guards of
+ * all their steps in the extension's database are read in one statement (per
+ * role they run as), instead of one statement a tenant.  The plans are put
+ * together in order, so the databases are looked into in the order the
+ * workers were started ahead.
+ */
+static void
+dry_run_all(Tuplestorestate *store, TupleDesc desc, Executor *ex, List *checked)
+{
+	int			first = 0;
+
+	while (first < list_length(checked))
+	{
+		List	   *plan = NIL;
+		int			last;
+		int			offset = 0;
+		bool	   *needed;
+		bool	   *unreached;
+
+		for (last = first; last < list_length(checked); last++)
+		{
+			List	   *p = ((Checked *) list_nth(checked, last))->plan;
+
+			if (plan != NIL && list_length(plan) + list_length(p) > DRY_RUN_STEPS)
+				break;
+			plan = list_concat(plan, p);
+		}
+		needed = executor_dry_run(ex, plan, &unreached);
+		for (int i = first; i < last; i++)
+		{
+			const Checked *c = list_nth(checked, i);
+
+			emit_problems(store, desc, c, needed + offset, unreached + offset);
+			offset += list_length(c->plan);
+		}
+		first = last;
+	}
+}
+
+/*
  * check(tenant, deep): a dry run of repair's plans.  Deep, it looks inside
  * every tenant database, with workers started several at once, ahead of the
  * steps that need them; not deep, it reads only what the catalogs of the
  * extension's database and the cluster-wide catalogs tell, and starts no
- * worker at all.
+ * worker at all.  Per cluster, the tenants' snapshots are read together and
+ * their plans dry-run together: a constant number of statements, not a few
+ * per tenant.
  */
 Datum
 tenancy_check(PG_FUNCTION_ARGS)
@@ -103,12 +235,14 @@ tenancy_check(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	foreach(lc, tenants_covered(fcinfo))
+	if (PG_ARGISNULL(0))
+		tenants = load_all_tenants();
+	else
 	{
-		Tenant	   *t = load_tenant(lfirst(lc));
+		Tenant	   *t = load_tenant(linitial(tenants_covered(fcinfo)));
 
 		if (t != NULL)			/* else offboarded meanwhile */
-			tenants = lappend(tenants, t);
+			tenants = list_make1(t);
 	}
 
 	/* one executor per cluster, its tenants after each other */
@@ -116,8 +250,12 @@ tenancy_check(PG_FUNCTION_ARGS)
 	{
 		const char *cluster = ((Tenant *) linitial(tenants))->cluster;
 		List	   *group = NIL;
+		List	   *present = NIL;
 		List	   *databases = NIL;
+		List	   *checked = NIL;
+		TenantSnapshot **snaps;
 		Executor   *ex;
+		int			k = 0;
 
 		while (tenants != NIL &&
 			   (cluster == NULL) == (((Tenant *) linitial(tenants))->cluster == NULL) &&
@@ -128,33 +266,38 @@ tenancy_check(PG_FUNCTION_ARGS)
 		}
 		use_cluster(cluster);
 		foreach(lc, group)
+			if (strcmp(((Tenant *) lfirst(lc))->state, STATE_OFFBOARDING) != 0)
+				present = lappend(present, lfirst(lc));
+
+		/* a remote admin unfit to act is refused, as for every operation */
+		if (cluster != NULL && present != NIL)
+			(void) read_checked_snapshot(linitial(present), false);
+		snaps = read_tenant_snapshots(present);
+
+		foreach(lc, group)
 		{
 			Tenant	   *t = lfirst(lc);
-			TenantSnapshot *snap = NULL;
+			Checked    *c = palloc0(sizeof(Checked));
 
-			if (strcmp(t->state, STATE_OFFBOARDING) != 0)
-				snap = read_checked_snapshot(t, true);
-			lfirst(lc) = list_make2(t, snap);
-			for (int i = 0; deep && snap && i < t->ndatabases; i++)
-				if (snap->databases[i].exists && snap->databases[i].session_can_connect)
-					databases = lappend(databases, (char *) t->database_names[i]);
+			c->tenant = t->name;
+			if (strcmp(t->state, STATE_OFFBOARDING) == 0)
+				c->plan = list_make1(plan_report("tenant", t->name,
+												 "its offboarding was interrupted: call tenancy.offboard() again"));
+			else
+			{
+				TenantSnapshot *snap = snaps[k++];
+
+				for (int i = 0; deep && i < t->ndatabases; i++)
+					if (snap->databases[i].exists && snap->databases[i].session_can_connect)
+						databases = lappend(databases, (char *) t->database_names[i]);
+				c->plan = plan_repair(t, snap, PLACEHOLDER_VERIFIER, deep);
+			}
+			checked = lappend(checked, c);
 		}
 
 		ex = executor_begin("check", NULL, true);
 		executor_start_databases(ex, databases);
-		foreach(lc, group)
-		{
-			Tenant	   *t = linitial(lfirst(lc));
-			TenantSnapshot *snap = lsecond(lfirst(lc));
-
-			if (snap == NULL)
-				emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
-							  list_make1(plan_report("tenant", t->name,
-													 "its offboarding was interrupted: call tenancy.offboard() again")));
-			else
-				emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, t->name,
-							  plan_repair(t, snap, PLACEHOLDER_VERIFIER, deep));
-		}
+		dry_run_all(rsinfo->setResult, rsinfo->setDesc, ex, checked);
 		executor_end(ex);
 	}
 
@@ -162,11 +305,12 @@ tenancy_check(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		Executor   *ex;
+		Checked		c = {NULL, NIL};
 
 		use_cluster(NULL);
 		ex = executor_begin("check", NULL, true);
-		emit_problems(rsinfo->setResult, rsinfo->setDesc, ex, NULL,
-					  list_concat(plan_orphans(), plan_cluster_problems()));
+		c.plan = list_concat(plan_orphans(), plan_cluster_problems());
+		dry_run_all(rsinfo->setResult, rsinfo->setDesc, ex, list_make1(&c));
 		executor_end(ex);
 	}
 	SPI_finish();

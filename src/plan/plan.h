@@ -115,6 +115,7 @@ typedef struct TenantSnapshot
 /* in snapshot.c */
 extern TenantSnapshot *read_cluster_snapshot(const Tenant *t);
 extern TenantSnapshot *read_tenant_snapshot(const Tenant *t);
+extern TenantSnapshot **read_tenant_snapshots(List *tenants);
 extern List *read_unfinished_databases(const char *tenant);
 
 /* in plan.c */

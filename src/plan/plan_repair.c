@@ -299,6 +299,7 @@ plan_cluster_problems(void)
 		plan = lappend(plan, plan_report("cluster", "shared_preload_libraries",
 										 "aurora_tenancy is not in shared_preload_libraries: pg_dumpall output would restore without tenant markers, leaving the tenants unmanageable; add it and restart"));
 
+	/* OFFSET 0: "who" only for the unmarked databases, not for every tenant's */
 	catalog_execute("SELECT * FROM (SELECT d.datname, CASE WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
 					" THEN 'PUBLIC' ELSE (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ' ORDER BY r.rolname)"
 					" FROM pg_catalog.pg_roles r WHERE " TENANT_ROLE_SQL("r")
@@ -307,7 +308,7 @@ plan_cluster_problems(void)
 					" WHERE d.datallowconn AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
 					" WHERE l.objoid = d.oid AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
 					" AND l.provider = '" MARKER_PROVIDER "')"
-					") d WHERE who IS NOT NULL ORDER BY 1", 0, NULL, NULL, NULL);
+					" OFFSET 0) d WHERE who IS NOT NULL ORDER BY 1", 0, NULL, NULL, NULL);
 	rows = SPI_tuptable;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

@@ -34,27 +34,33 @@
 #include "utils/builtins.h"
 
 /*
- * The cluster-wide catalogs, as rows (kind, database, name, flag), for the
- * tenant $1, its registered databases $2 (a text[]), the IAM role $3 and the
- * database template $4.  Markers come as their text (marker_owner() reads
- * them).  Names sort as the catalogs' own name type does (collation "C").
+ * The cluster-wide catalogs, for many tenants at once: $1 their names (text[]), $2 their
+ * registered databases and $5 the tenant of each (parallel text[]s), $3 the
+ * IAM role, $4 the database template.  Rows (kind, tenant, database, name,
+ * flag); the rows about the caller and the cluster have no tenant, and so
+ * do the marked databases that none of the tenants registered (whose they
+ * are, marker_owner() says).
  */
 static char *
-cluster_state_sql(void)
+cluster_states_sql(void)
 {
-	return psprintf("WITH tenant AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1),"
+	return psprintf("WITH tenant AS (SELECT n.tenant, r.oid FROM pg_catalog.unnest($1::pg_catalog.text[]) n(tenant)"
+					" JOIN pg_catalog.pg_roles r ON r.rolname = n.tenant),"
+					" registered AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.text[]),"
+					" pg_catalog.unnest($2::pg_catalog.text[])) x(tenant, datname)),"
 					" caller AS (SELECT * FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER)"
 					" SELECT * FROM ("
-					" SELECT 'caller'::pg_catalog.text AS kind, NULL::pg_catalog.text AS datname,"
+					" SELECT 'caller'::pg_catalog.text AS kind, NULL::pg_catalog.text AS tenant,"
+					" NULL::pg_catalog.text AS datname,"
 					" CURRENT_USER::pg_catalog.text AS name, rolsuper::pg_catalog.text AS flag FROM caller"
-					" UNION ALL SELECT 'createrole', NULL, NULL, (rolsuper OR rolcreaterole)::pg_catalog.text FROM caller"
-					" UNION ALL SELECT 'createdb', NULL, NULL, (rolsuper OR rolcreatedb)::pg_catalog.text FROM caller"
-					" UNION ALL SELECT 'session', NULL, SESSION_USER::pg_catalog.text, NULL"
-					" UNION ALL SELECT 'version', NULL, pg_catalog.current_setting('server_version_num'), NULL"
-					" UNION ALL SELECT 'iam_role', NULL, i.rolname::pg_catalog.text,"
+					" UNION ALL SELECT 'createrole', NULL, NULL, NULL, (rolsuper OR rolcreaterole)::pg_catalog.text FROM caller"
+					" UNION ALL SELECT 'createdb', NULL, NULL, NULL, (rolsuper OR rolcreatedb)::pg_catalog.text FROM caller"
+					" UNION ALL SELECT 'session', NULL, NULL, SESSION_USER::pg_catalog.text, NULL"
+					" UNION ALL SELECT 'version', NULL, NULL, pg_catalog.current_setting('server_version_num'), NULL"
+					" UNION ALL SELECT 'iam_role', NULL, NULL, i.rolname::pg_catalog.text,"
 					" (NOT c.rolsuper AND pg_catalog.pg_has_role(CURRENT_USER, i.oid, 'USAGE'))::pg_catalog.text"
 					" FROM pg_catalog.pg_roles i, caller c WHERE i.rolname = $3"
-					" UNION ALL SELECT 'template', NULL, CASE WHEN d.oid IS NULL THEN 'it does not exist'"
+					" UNION ALL SELECT 'template', NULL, NULL, CASE WHEN d.oid IS NULL THEN 'it does not exist'"
 					" WHEN NOT d.datallowconn THEN NULL"
 					" WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
 					" THEN 'PUBLIC may connect to it'"
@@ -63,40 +69,50 @@ cluster_state_sql(void)
 					" THEN 'a tenant may connect to it' END, NULL"
 					" FROM (SELECT $4::pg_catalog.name AS datname) n"
 					" LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname"
-					" UNION ALL SELECT 'role', NULL, %s, NULL FROM pg_catalog.pg_roles r WHERE r.rolname = $1"
-					" UNION ALL SELECT DISTINCT 'member', NULL, m.rolname::pg_catalog.text, NULL"
-					" FROM pg_catalog.pg_auth_members a JOIN pg_catalog.pg_roles m ON m.oid = a.member"
-					" WHERE a.roleid = (SELECT oid FROM tenant) AND " MEMBERSHIP_CONFERS_SQL("a")
-					" UNION ALL SELECT 'database', d.datname::pg_catalog.text, %s,"
+					" UNION ALL SELECT 'role', t.tenant, NULL, %s, NULL"
+					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
+					" UNION ALL SELECT DISTINCT 'member', t.tenant, NULL, m.rolname::pg_catalog.text, NULL"
+					" FROM tenant t JOIN pg_catalog.pg_auth_members a ON a.roleid = t.oid"
+					" JOIN pg_catalog.pg_roles m ON m.oid = a.member WHERE " MEMBERSHIP_CONFERS_SQL("a")
+					" UNION ALL SELECT 'database', x.tenant, d.datname::pg_catalog.text, %s,"
 					" pg_catalog.has_database_privilege(SESSION_USER, d.oid, 'CONNECT')::pg_catalog.text"
-					" FROM pg_catalog.pg_database d WHERE d.datname::pg_catalog.text = ANY ($2::pg_catalog.text[])"
-					" UNION ALL SELECT DISTINCT 'grantee', d.datname::pg_catalog.text, r.rolname::pg_catalog.text, NULL"
-					" FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a"
-					" JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
-					" WHERE d.datname::pg_catalog.text = ANY ($2::pg_catalog.text[])"
-					" AND a.grantee NOT IN (d.datdba, (SELECT oid FROM tenant))"
-					" UNION ALL SELECT 'marked', d.datname::pg_catalog.text, %s, NULL"
+					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname"
+					" UNION ALL SELECT DISTINCT 'grantee', x.tenant, d.datname::pg_catalog.text, r.rolname::pg_catalog.text, NULL"
+					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname,"
+					" pg_catalog.aclexplode(d.datacl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
+					" WHERE a.grantee NOT IN (d.datdba, (SELECT t.oid FROM tenant t WHERE t.tenant = x.tenant))"
+					" UNION ALL SELECT 'marked', NULL, d.datname::pg_catalog.text, %s, NULL"
 					" FROM pg_catalog.pg_database d WHERE %s"
-					" AND NOT d.datname::pg_catalog.text = ANY ($2::pg_catalog.text[])"
-					" UNION ALL SELECT DISTINCT 'depends', d.datname::pg_catalog.text, NULL, NULL"
-					" FROM pg_catalog.pg_shdepend s JOIN pg_catalog.pg_database d ON d.oid = s.dbid"
-					" WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
-					" AND s.refobjid = (SELECT oid FROM tenant)"
-					" AND NOT d.datname::pg_catalog.text = ANY ($2::pg_catalog.text[])"
-					") s ORDER BY kind, datname COLLATE \"C\", name COLLATE \"C\"",
+					" AND NOT EXISTS (SELECT 1 FROM registered x WHERE x.datname = d.datname::pg_catalog.text)"
+					" UNION ALL SELECT DISTINCT 'depends', t.tenant, d.datname::pg_catalog.text, NULL, NULL"
+					" FROM tenant t JOIN pg_catalog.pg_shdepend s ON s.refobjid = t.oid"
+					" AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
+					" JOIN pg_catalog.pg_database d ON d.oid = s.dbid"
+					" WHERE NOT EXISTS (SELECT 1 FROM registered x"
+					" WHERE x.tenant = t.tenant AND x.datname = d.datname::pg_catalog.text)"
+					") s ORDER BY kind, tenant COLLATE \"C\", datname COLLATE \"C\", name COLLATE \"C\"",
 					marker_present_sql(true, "r.oid"), marker_text_sql(true, "r.oid"),
 					marker_text_sql(false, "d.oid"), marker_text_sql(false, "d.oid"),
 					marker_present_sql(false, "d.oid"));
 }
 
 static DatabaseState *
-registered_database(TenantSnapshot *snap, const char *datname)
+find_database(TenantSnapshot *snap, const char *datname)
 {
 	for (int i = 0; i < snap->ndatabases; i++)
 		if (strcmp(snap->databases[i].name, datname) == 0)
 			return &snap->databases[i];
-	elog(ERROR, "database \"%s\" is not registered", datname);
-	return NULL;				/* keep compiler quiet */
+	return NULL;
+}
+
+static DatabaseState *
+registered_database(TenantSnapshot *snap, const char *datname)
+{
+	DatabaseState *db = find_database(snap, datname);
+
+	if (db == NULL)
+		elog(ERROR, "database \"%s\" is not registered", datname);
+	return db;
 }
 
 /* A text[] literal of names. */
@@ -129,49 +145,148 @@ is_true(const char *flag)
 	return flag != NULL && strcmp(flag, "true") == 0;
 }
 
-static void
-read_cluster_state(TenantSnapshot *snap, const Tenant *t)
+/*
+ * The tenants of one read, by name: a snapshot is found for each row in
+ * constant time, whatever the number of tenants.
+ */
+typedef struct SnapshotEntry
 {
-	const char *params[4];
-	Rows	   *rows;
+	char		name[NAMEDATALEN];	/* key: the tenant */
+	TenantSnapshot *snap;
+	const Tenant *tenant;
+} SnapshotEntry;
 
-	params[0] = t->name;
-	params[1] = text_array_literal(t->ndatabases, t->database_names);
+static HTAB *
+snapshot_index(List *tenants, TenantSnapshot **snaps)
+{
+	HASHCTL		ctl = {0};
+	HTAB	   *index;
+	ListCell   *lc;
+
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(SnapshotEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	index = hash_create("aurora_tenancy snapshots", Max(list_length(tenants), 1), &ctl,
+						HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	foreach(lc, tenants)
+	{
+		const Tenant *t = lfirst(lc);
+		SnapshotEntry *e = hash_search(index, t->name, HASH_ENTER, NULL);
+
+		e->snap = snaps[foreach_current_index(lc)];
+		e->tenant = t;
+	}
+	return index;
+}
+
+/* The snapshot of the tenant a row names (NULL: not one of the read's). */
+static TenantSnapshot *
+snapshot_of(HTAB *index, const char *tenant)
+{
+	SnapshotEntry *e;
+
+	if (tenant == NULL || strlen(tenant) >= NAMEDATALEN)
+		return NULL;
+	e = hash_search(index, tenant, HASH_FIND, NULL);
+	return e ? e->snap : NULL;
+}
+
+/* strcmp() order of a List of names: the catalogs' collation "C" */
+static int
+name_cmp(const ListCell *a, const ListCell *b)
+{
+	return strcmp(lfirst(a), lfirst(b));
+}
+
+/* Fills in what the cluster-wide catalogs say about the tenants (one query). */
+static void
+read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index)
+{
+	int			ndbs = 0;
+	const char **names = palloc(sizeof(char *) * Max(list_length(tenants), 1));
+	const char **datnames;
+	const char **owners;
+	const char *params[5];
+	Rows	   *rows;
+	ListCell   *lc;
+
+	foreach(lc, tenants)
+		ndbs += ((const Tenant *) lfirst(lc))->ndatabases;
+	datnames = palloc(sizeof(char *) * Max(ndbs, 1));
+	owners = palloc(sizeof(char *) * Max(ndbs, 1));
+	ndbs = 0;
+	foreach(lc, tenants)
+	{
+		const Tenant *t = lfirst(lc);
+
+		names[foreach_current_index(lc)] = t->name;
+		for (int i = 0; i < t->ndatabases; i++)
+		{
+			datnames[ndbs] = t->database_names[i];
+			owners[ndbs++] = t->name;
+		}
+	}
+	params[0] = text_array_literal(list_length(tenants), names);
+	params[1] = text_array_literal(ndbs, datnames);
 	params[2] = tenancy_iam_role;
 	params[3] = tenancy_database_template;
-	rows = cluster_query(cluster_state_sql(), 4, params);
+	params[4] = text_array_literal(ndbs, owners);
+	rows = cluster_query(cluster_states_sql(), 5, params);
 
 	for (int i = 0; i < rows->nrows; i++)
 	{
 		const char *kind = ROWS_CELL(rows, i, 0);
-		char	   *datname = ROWS_CELL(rows, i, 1);
-		char	   *name = ROWS_CELL(rows, i, 2);
-		const char *flag = ROWS_CELL(rows, i, 3);
+		TenantSnapshot *snap = snapshot_of(index, ROWS_CELL(rows, i, 1));
+		char	   *datname = ROWS_CELL(rows, i, 2);
+		char	   *name = ROWS_CELL(rows, i, 3);
+		const char *flag = ROWS_CELL(rows, i, 4);
 
-		if (strcmp(kind, "caller") == 0)
+		if (ROWS_CELL(rows, i, 1) == NULL)
 		{
-			snap->caller = name;
-			snap->caller_is_superuser = is_true(flag);
+			/* about the caller and the cluster: the same for every tenant */
+			for (int j = 0; j < list_length(tenants); j++)
+			{
+				TenantSnapshot *s = snaps[j];
+
+				if (strcmp(kind, "caller") == 0)
+				{
+					s->caller = name;
+					s->caller_is_superuser = is_true(flag);
+				}
+				else if (strcmp(kind, "createrole") == 0)
+					s->caller_can_createrole = is_true(flag);
+				else if (strcmp(kind, "createdb") == 0)
+					s->caller_can_createdb = is_true(flag);
+				else if (strcmp(kind, "session") == 0)
+					s->session_user_name = name;
+				else if (strcmp(kind, "version") == 0)
+					s->server_version = pg_strtoint32(name);
+				else if (strcmp(kind, "iam_role") == 0)
+				{
+					s->iam_role_exists = true;
+					s->caller_in_iam_role = is_true(flag);
+				}
+				else if (strcmp(kind, "template") == 0)
+					s->template_problem = name;
+			}
+			if (strcmp(kind, "marked") == 0)
+			{
+				/* stray: marked for one of the tenants, not registered for it */
+				char	   *owner = marker_owner(false, datname, name);
+				TenantSnapshot *s = snapshot_of(index, owner);
+
+				if (s && find_database(s, datname) == NULL)
+					s->stray_databases = lappend(s->stray_databases, datname);
+			}
+			continue;
 		}
-		else if (strcmp(kind, "createrole") == 0)
-			snap->caller_can_createrole = is_true(flag);
-		else if (strcmp(kind, "createdb") == 0)
-			snap->caller_can_createdb = is_true(flag);
-		else if (strcmp(kind, "session") == 0)
-			snap->session_user_name = name;
-		else if (strcmp(kind, "version") == 0)
-			snap->server_version = pg_strtoint32(name);
-		else if (strcmp(kind, "iam_role") == 0)
-		{
-			snap->iam_role_exists = true;
-			snap->caller_in_iam_role = is_true(flag);
-		}
-		else if (strcmp(kind, "template") == 0)
-			snap->template_problem = name;
-		else if (strcmp(kind, "role") == 0)
+		if (snap == NULL)
+			elog(ERROR, "cluster state names tenant \"%s\", which was not asked for",
+				 ROWS_CELL(rows, i, 1));
+		if (strcmp(kind, "role") == 0)
 		{
 			snap->role_exists = true;
-			snap->role_marked_for = marker_owner(true, t->name, name);
+			snap->role_marked_for = marker_owner(true, ROWS_CELL(rows, i, 1), name);
 		}
 		else if (strcmp(kind, "member") == 0)
 			snap->role_members = lappend(snap->role_members, name);
@@ -182,6 +297,14 @@ read_cluster_state(TenantSnapshot *snap, const Tenant *t)
 			db->exists = true;
 			db->marked_for = marker_owner(false, datname, name);
 			db->session_can_connect = is_true(flag);
+			/* registered for this tenant, marked for another: stray there */
+			if (db->marked_for && strcmp(db->marked_for, ROWS_CELL(rows, i, 1)) != 0)
+			{
+				TenantSnapshot *s = snapshot_of(index, db->marked_for);
+
+				if (s && find_database(s, datname) == NULL)
+					s->stray_databases = lappend(s->stray_databases, datname);
+			}
 		}
 		else if (strcmp(kind, "grantee") == 0)
 		{
@@ -189,16 +312,25 @@ read_cluster_state(TenantSnapshot *snap, const Tenant *t)
 
 			db->other_grantees = lappend(db->other_grantees, name);
 		}
-		else if (strcmp(kind, "marked") == 0)
-		{
-			char	   *owner = marker_owner(false, datname, name);
-
-			if (owner && strcmp(owner, t->name) == 0)
-				snap->stray_databases = lappend(snap->stray_databases, datname);
-		}
 		else if (strcmp(kind, "depends") == 0)
 			snap->dependent_databases = lappend(snap->dependent_databases, datname);
 	}
+
+	/* stray databases come from two kinds of rows: sorted as one query would */
+	for (int j = 0; j < list_length(tenants); j++)
+		if (list_length(snaps[j]->stray_databases) > 1)
+			list_sort(snaps[j]->stray_databases, name_cmp);
+}
+
+/* The SQL of the unfinished databases on the cluster (datname, owner). */
+static char *
+unfinished_sql(void)
+{
+	return psprintf("SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba)"
+					" FROM pg_catalog.pg_database d"
+					" WHERE pg_catalog.starts_with(d.datname::pg_catalog.text, '" UNFINISHED_DATABASE_PREFIX "')"
+					" AND NOT d.datallowconn AND NOT %s ORDER BY 1",
+					marker_present_sql(false, "d.oid"));
 }
 
 /*
@@ -211,12 +343,7 @@ List *
 read_unfinished_databases(const char *tenant)
 {
 	List	   *result = NIL;
-	Rows	   *rows = cluster_query(psprintf("SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba)"
-											  " FROM pg_catalog.pg_database d"
-											  " WHERE pg_catalog.starts_with(d.datname::pg_catalog.text, '" UNFINISHED_DATABASE_PREFIX "')"
-											  " AND NOT d.datallowconn AND NOT %s ORDER BY 1",
-											  marker_present_sql(false, "d.oid")),
-									 0, NULL);
+	Rows	   *rows = cluster_query(unfinished_sql(), 0, NULL);
 
 	for (int i = 0; i < rows->nrows; i++)
 	{
@@ -240,59 +367,165 @@ read_unfinished_databases(const char *tenant)
 }
 
 /*
- * Audit intents of this tenant that never got an outcome, from operations
- * that are not running any more.
+ * The unfinished databases of many tenants: one query on the cluster, and
+ * (only if there are any) one in the audit log for the tenants that vouch
+ * for them, with read_unfinished_databases()'s conditions.
  */
-static List *
-read_open_intents(const Tenant *t)
+static void
+read_unfinished_of(List *tenants, HTAB *index)
 {
-	List	   *result = NIL;
+	Rows	   *rows = cluster_query(unfinished_sql(), 0, NULL);
+	const char **datnames;
+	const char **owners;
+	const char **names;
+	const char *args[4];
+	SPITupleTable *vouched;
+
+	if (rows->nrows == 0)
+		return;
+	datnames = palloc(sizeof(char *) * rows->nrows);
+	owners = palloc(sizeof(char *) * rows->nrows);
+	for (int i = 0; i < rows->nrows; i++)
+	{
+		datnames[i] = ROWS_CELL(rows, i, 0);
+		owners[i] = ROWS_CELL(rows, i, 1);
+	}
+	names = palloc(sizeof(char *) * list_length(tenants));
+	for (int i = 0; i < list_length(tenants); i++)
+		names[i] = ((const Tenant *) list_nth(tenants, i))->name;
+	args[0] = text_array_literal(list_length(tenants), names);
+	args[1] = text_array_literal(rows->nrows, datnames);
+	args[2] = text_array_literal(rows->nrows, owners);
+	args[3] = current_cluster ? current_cluster->name : NULL;
+	catalog_execute_text("SELECT DISTINCT u.datname, a.tenant"
+						 " FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]),"
+						 " pg_catalog.unnest($3::pg_catalog.text[])) u(datname, owner),"
+						 " tenancy.audit_log a"
+						 " WHERE a.step = '" STEP_CREATE_DATABASE "' AND a.phase = '" PHASE_INTENT "'"
+						 " AND a.cluster IS NOT DISTINCT FROM $4"
+						 " AND COALESCE(a.cluster_user, a.current_user_name) = u.owner"
+						 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || u.datname || ' ')"
+						 " AND a.tenant = ANY ($1::pg_catalog.text[])"
+						 " ORDER BY 1 COLLATE \"C\", 2", 4, args);
+	vouched = SPI_tuptable;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *datname = SPI_getvalue(vouched->vals[i], vouched->tupdesc, 1);
+		TenantSnapshot *snap = snapshot_of(index, SPI_getvalue(vouched->vals[i], vouched->tupdesc, 2));
+
+		if (snap)
+			snap->unfinished_databases = lappend(snap->unfinished_databases, datname);
+	}
+}
+
+/*
+ * Audit intents of these tenants that never got an outcome, from operations
+ * that are not running any more: open_intents_sql()'s conditions, for many
+ * tenants in one query.
+ */
+static void
+read_open_intents(List *tenants, HTAB *index)
+{
+	const char **names = palloc(sizeof(char *) * Max(list_length(tenants), 1));
+	const char *args[1];
 	SPITupleTable *rows;
 	uint64		n;
 
-	catalog_execute(psprintf("SELECT a.id, a.operation_id, a.step, a.object_name %s ORDER BY a.id",
-							 open_intents_sql(t->name)),
-					0, NULL, NULL, NULL);
+	for (int i = 0; i < list_length(tenants); i++)
+		names[i] = ((const Tenant *) list_nth(tenants, i))->name;
+	args[0] = text_array_literal(list_length(tenants), names);
+	catalog_execute_text("SELECT a.tenant, a.id, a.operation_id, a.step, a.object_name"
+						 " FROM tenancy.audit_log a"
+						 " WHERE a.tenant = ANY ($1::pg_catalog.text[]) AND a.phase = '" PHASE_INTENT "'"
+						 " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log b"
+						 " WHERE b.tenant = a.tenant AND b.operation_id = a.operation_id AND b.step = a.step"
+						 " AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
+						 " AND b.phase IN ('" PHASE_DONE "', '" PHASE_FAILED "', '" PHASE_UNKNOWN "') AND b.id > a.id)"
+						 " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
+						 " WHERE s.pid = a.backend_pid AND s.state = 'active')"
+						 " ORDER BY a.id", 1, args);
 	rows = SPI_tuptable;
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)
 	{
+		TenantSnapshot *snap = snapshot_of(index, SPI_getvalue(rows->vals[i], rows->tupdesc, 1));
 		OpenIntent *intent = palloc(sizeof(OpenIntent));
 
-		intent->id = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
-		intent->operation_id = SPI_getvalue(rows->vals[i], rows->tupdesc, 2);
-		intent->step = SPI_getvalue(rows->vals[i], rows->tupdesc, 3);
-		intent->object_name = SPI_getvalue(rows->vals[i], rows->tupdesc, 4);
-		result = lappend(result, intent);
+		if (snap == NULL)
+			continue;
+		intent->id = SPI_getvalue(rows->vals[i], rows->tupdesc, 2);
+		intent->operation_id = SPI_getvalue(rows->vals[i], rows->tupdesc, 3);
+		intent->step = SPI_getvalue(rows->vals[i], rows->tupdesc, 4);
+		intent->object_name = SPI_getvalue(rows->vals[i], rows->tupdesc, 5);
+		snap->open_intents = lappend(snap->open_intents, intent);
 	}
-	return result;
+}
+
+/* Empty snapshots of the tenants, and the index that finds them by name. */
+static TenantSnapshot **
+new_snapshots(List *tenants, HTAB **index)
+{
+	TenantSnapshot **snaps = palloc(sizeof(TenantSnapshot *) * Max(list_length(tenants), 1));
+	ListCell   *lc;
+
+	foreach(lc, tenants)
+	{
+		const Tenant *t = lfirst(lc);
+		TenantSnapshot *snap = palloc0(sizeof(TenantSnapshot));
+
+		snap->ndatabases = t->ndatabases;
+		snap->databases = palloc0(sizeof(DatabaseState) * Max(t->ndatabases, 1));
+		for (int i = 0; i < t->ndatabases; i++)
+			snap->databases[i].name = t->database_names[i];
+		snaps[foreach_current_index(lc)] = snap;
+	}
+	*index = snapshot_index(tenants, snaps);
+	return snaps;
 }
 
 /* Only what the cluster-wide catalogs say (one query), as below. */
 TenantSnapshot *
 read_cluster_snapshot(const Tenant *t)
 {
-	TenantSnapshot *snap = palloc0(sizeof(TenantSnapshot));
+	List	   *tenants = list_make1((Tenant *) t);
+	HTAB	   *index;
+	TenantSnapshot **snaps = new_snapshots(tenants, &index);
 
-	snap->ndatabases = t->ndatabases;
-	snap->databases = palloc0(sizeof(DatabaseState) * Max(t->ndatabases, 1));
-	for (int i = 0; i < t->ndatabases; i++)
-		snap->databases[i].name = t->database_names[i];
-	read_cluster_state(snap, t);
-	return snap;
+	read_cluster_states(tenants, snaps, index);
+	hash_destroy(index);
+	return snaps[0];
+}
+
+/*
+ * Everything the plans of many tenants (Tenant *, all on the cluster the
+ * operation acts on) need, read now, in list order: three queries whatever
+ * their number (a fourth when the cluster has unfinished databases), each
+ * with a fresh snapshot: the cluster's catalogs, the unfinished databases,
+ * the open intents.  The caller is in SPI; each snapshot is what
+ * read_tenant_snapshot() would give its tenant.
+ */
+TenantSnapshot **
+read_tenant_snapshots(List *tenants)
+{
+	HTAB	   *index;
+	TenantSnapshot **snaps = new_snapshots(tenants, &index);
+
+	if (tenants != NIL)
+	{
+		read_cluster_states(tenants, snaps, index);
+		read_unfinished_of(tenants, index);
+		read_open_intents(tenants, index);
+	}
+	hash_destroy(index);
+	return snaps;
 }
 
 /*
  * Everything the plans of one tenant need, read now (the caller in SPI,
- * holding the tenant's lock).  Three queries, each with a fresh snapshot:
- * the cluster's catalogs, the unfinished databases, the open intents.
+ * holding the tenant's lock).
  */
 TenantSnapshot *
 read_tenant_snapshot(const Tenant *t)
 {
-	TenantSnapshot *snap = read_cluster_snapshot(t);
-
-	snap->unfinished_databases = read_unfinished_databases(t->name);
-	snap->open_intents = read_open_intents(t);
-	return snap;
+	return read_tenant_snapshots(list_make1((Tenant *) t))[0];
 }
