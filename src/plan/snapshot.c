@@ -397,7 +397,7 @@ read_unfinished_of(List *tenants, HTAB *index)
 	args[1] = text_array_literal(rows->nrows, datnames);
 	args[2] = text_array_literal(rows->nrows, owners);
 	args[3] = current_cluster ? current_cluster->name : NULL;
-	catalog_execute_text("SELECT DISTINCT u.datname, a.tenant"
+	catalog_execute_text("SELECT DISTINCT u.datname COLLATE \"C\", a.tenant"
 						 " FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]),"
 						 " pg_catalog.unnest($3::pg_catalog.text[])) u(datname, owner),"
 						 " tenancy.audit_log a"
@@ -406,7 +406,7 @@ read_unfinished_of(List *tenants, HTAB *index)
 						 " AND COALESCE(a.cluster_user, a.current_user_name) = u.owner"
 						 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || u.datname || ' ')"
 						 " AND a.tenant = ANY ($1::pg_catalog.text[])"
-						 " ORDER BY 1 COLLATE \"C\", 2", 4, args);
+						 " ORDER BY 1, 2", 4, args);
 	vouched = SPI_tuptable;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
