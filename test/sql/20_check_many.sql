@@ -1,0 +1,52 @@
+-- check() over many tenants reads their snapshots together and dry-runs
+-- their plans together: it says exactly what check(tenant) says of each,
+-- also when drift crosses tenants (one tenant's marker on another's database).
+\set VERBOSITY terse
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_m1', ARRAY['db1'], iam_auth => false);
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_m2', ARRAY['db1', 'db2'], iam_auth => false);
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_m3', ARRAY['db1'], iam_auth => false);
+
+-- drift, made by hand
+ALTER ROLE regress_m1 CREATEDB;
+GRANT CONNECT ON DATABASE regress_m3_db1 TO regress_m2;
+SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_m2_db2 IS 'tenant=regress_m1';
+CREATE ROLE regress_m_member;
+GRANT regress_m3 TO regress_m_member;
+\c regress_m3_db1
+GRANT USAGE ON SCHEMA public TO PUBLIC;
+\c regression
+
+CREATE TEMP TABLE one_by_one AS
+SELECT * FROM tenancy.check('regress_m1', deep => false)
+UNION ALL SELECT * FROM tenancy.check('regress_m2', deep => false)
+UNION ALL SELECT * FROM tenancy.check('regress_m3', deep => false);
+CREATE TEMP TABLE together AS
+SELECT * FROM tenancy.check(deep => false) WHERE tenant IN ('regress_m1', 'regress_m2', 'regress_m3');
+SELECT * FROM together ORDER BY tenant, object_type, object_name, problem;
+-- the same rows, either way
+(SELECT * FROM one_by_one EXCEPT ALL SELECT * FROM together)
+UNION ALL (SELECT * FROM together EXCEPT ALL SELECT * FROM one_by_one);
+
+-- and deep, looking inside the databases
+CREATE TEMP TABLE deep_one_by_one AS
+SELECT * FROM tenancy.check('regress_m1')
+UNION ALL SELECT * FROM tenancy.check('regress_m2')
+UNION ALL SELECT * FROM tenancy.check('regress_m3');
+CREATE TEMP TABLE deep_together AS
+SELECT * FROM tenancy.check() WHERE tenant IN ('regress_m1', 'regress_m2', 'regress_m3');
+SELECT object_name, problem FROM deep_together EXCEPT SELECT object_name, problem FROM together;
+(SELECT * FROM deep_one_by_one EXCEPT ALL SELECT * FROM deep_together)
+UNION ALL (SELECT * FROM deep_together EXCEPT ALL SELECT * FROM deep_one_by_one);
+
+-- put back: the marker by hand (repair() would only remove it), the rest by repair()
+SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_m2_db2 IS 'tenant=regress_m2';
+SELECT tenancy.repair('regress_m1') > 0 AS repaired;
+SELECT tenancy.repair('regress_m2') > 0 AS repaired;
+SELECT tenancy.repair('regress_m3') > 0 AS repaired;
+SELECT * FROM tenancy.check() WHERE tenant IN ('regress_m1', 'regress_m2', 'regress_m3');
+DROP ROLE regress_m_member;
+
+SELECT tenancy.set_deletion_protection(t, false) FROM unnest(ARRAY['regress_m1', 'regress_m2', 'regress_m3']) t;
+SELECT tenant, dropped_databases FROM tenancy.offboard('regress_m1');
+SELECT tenant, dropped_databases FROM tenancy.offboard('regress_m2');
+SELECT tenant, dropped_databases FROM tenancy.offboard('regress_m3');
