@@ -27,14 +27,18 @@ libpq_open(const char *database, const AuditContext *audit, bool missing_ok)
 
 	s->base.methods = &libpq_transport;
 	s->base.database = database ? pstrdup(database) : NULL;
-	s->conn = remote_connection(database);
+	remote_connect_start(database);
 	return &s->base;
 }
 
+/* Connections started ahead are made meanwhile (core/remote.c). */
 static void
 libpq_await(Transport *t)
 {
-	/* remote_connection() returned connected */
+	LibpqSession *s = (LibpqSession *) t;
+
+	if (s->conn == NULL)
+		s->conn = remote_connection(t->database);
 }
 
 /* Runs SQL there; returns its error (NULL: none) and, for a query, its result. */

@@ -64,9 +64,12 @@ cluster_state_sql(void)
 					" FROM (SELECT $4::pg_catalog.name AS datname) n"
 					" LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname"
 					" UNION ALL SELECT 'role', NULL, %s, NULL FROM pg_catalog.pg_roles r WHERE r.rolname = $1"
-					" UNION ALL SELECT DISTINCT 'member', NULL, m.rolname::pg_catalog.text, NULL"
-					" FROM pg_catalog.pg_auth_members a JOIN pg_catalog.pg_roles m ON m.oid = a.member"
+					" UNION ALL SELECT 'member', NULL, m.rolname::pg_catalog.text,"
+					" pg_catalog.bool_and(c.rolsuper OR pg_catalog.current_setting('server_version_num')::pg_catalog.int4 < 160000"
+					" OR pg_catalog.pg_has_role(CURRENT_USER, a.grantor, 'USAGE'))::pg_catalog.text"
+					" FROM pg_catalog.pg_auth_members a JOIN pg_catalog.pg_roles m ON m.oid = a.member, caller c"
 					" WHERE a.roleid = (SELECT oid FROM tenant) AND " MEMBERSHIP_CONFERS_SQL("a")
+					" GROUP BY m.rolname"
 					" UNION ALL SELECT 'database', d.datname::pg_catalog.text, %s,"
 					" pg_catalog.has_database_privilege(SESSION_USER, d.oid, 'CONNECT')::pg_catalog.text"
 					" FROM pg_catalog.pg_database d WHERE d.datname::pg_catalog.text = ANY ($2::pg_catalog.text[])"
@@ -174,7 +177,11 @@ read_cluster_state(TenantSnapshot *snap, const Tenant *t)
 			snap->role_marked_for = marker_owner(true, t->name, name);
 		}
 		else if (strcmp(kind, "member") == 0)
+		{
 			snap->role_members = lappend(snap->role_members, name);
+			if (!is_true(flag))
+				snap->role_members_unrevokable = lappend(snap->role_members_unrevokable, name);
+		}
 		else if (strcmp(kind, "database") == 0)
 		{
 			DatabaseState *db = registered_database(snap, datname);
@@ -229,6 +236,10 @@ read_unfinished_databases(const char *tenant)
 							 " AND a.cluster IS NOT DISTINCT FROM $4"
 							 " AND COALESCE(a.cluster_user, a.current_user_name) = $3"
 							 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || $2 || ' ')"
+							 /* done: it was renamed, so one of that name now is not ours */
+							 " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log o"
+							 " WHERE o.operation_id = a.operation_id AND o.step = a.step"
+							 " AND o.object_name = a.object_name AND o.phase = '" PHASE_DONE "' AND o.id > a.id)"
 							 " AND CASE WHEN $1 IS NULL"
 							 " THEN NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE r.name = a.tenant)"
 							 " ELSE a.tenant = $1 END)", 4, args);

@@ -3,9 +3,7 @@
 # admin of the target forging, copying or replaying markers and planting
 # "unfinished" databases, a non-superuser of the control cluster reaching
 # for the server's credentials, IAM tokens, the marker key or other users'
-# passwords, and the control backend dying mid-step.  A test marked TODO
-# documents an attack that works today (a weakness), so that this file
-# passes while it does.
+# passwords, and the control backend dying mid-step.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -49,7 +47,10 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tenancy TO dba;
 });
 my ($readme_grant_rc, undef, $readme_grant_err) = $control->psql('postgres',
 	'GRANT SELECT ON ALL TABLES IN SCHEMA tenancy TO dba');
-note "README's GRANT SELECT ON ALL TABLES: rc $readme_grant_rc $readme_grant_err";
+like($readme_grant_err, qr/privileges on tenancy.marker_key cannot be granted/,
+	'a GRANT on all tables of the schema would reach the marker key: refused');
+$control->safe_psql('postgres', 'GRANT SELECT ON tenancy.registry, tenancy.tenant_databases,'
+	  . ' tenancy.audit_log, tenancy.tenants, tenancy.clusters TO dba');
 
 sub control { return $control->safe_psql('postgres', $_[0]) }
 
@@ -186,7 +187,6 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER aurora17
 	is($ret, 0, '17: after offboarding, admin2 makes a role rp of its own with the old marker') or diag $err;
 	($out, $err) = control_as(undef, onboard_sql('rp', 'aurora17', 0));
 	{
-		local $TODO = 'weakness: a marker is replayable on a new role of the same name (not bound to the incarnation)';
 		like($err, qr/role "rp" already exists and is not a tenant role/,
 			'17: onboarding rp again does not adopt the role admin2 made with a replayed marker');
 		ok(!$t17->login_ok('rp', 'admin2-knows-it', 'rp_db1'),
@@ -205,7 +205,6 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER aurora17
 	admin2($t17, 'dr_db1', 'CREATE TABLE public.planted_by_admin2 (x int)');
 	($out, $err) = control_as(undef, onboard_sql('dr', 'aurora17', 0));
 	{
-		local $TODO = 'weakness: a database marker is replayable on a new database of the same name';
 		like($err, qr/database "dr_db1" already exists and is not a tenant database/,
 			"17: onboarding dr again does not adopt admin2's database dr_db1");
 		is(control("SELECT count(*) FROM tenancy.tenant_databases WHERE database_name = 'dr_db1'"
@@ -274,7 +273,6 @@ $t->connect_result($admin, $apw, $unfinished,
 	'CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)');
 $t->connect_result($admin, $apw, 'postgres', "ALTER DATABASE $unfinished ALLOW_CONNECTIONS false");
 {
-	local $TODO = 'weakness: an intent row that already has its outcome still vouches for an unfinished database';
 	is(control("SELECT count(*) FROM tenancy.check('orig') WHERE object_name = '$unfinished'"), '0',
 		'check() does not call a database made after our create finished ours');
 	control("SELECT tenancy.repair('orig')");
@@ -326,7 +324,6 @@ unlike($out . $err, qr/\Q$apw\E/, 'tenancy.clusters shows no password');
 	'SELECT encode(key, \'hex\') FROM tenancy.marker_key ORDER BY created_at, key LIMIT 1');
 my $key = $out;
 {
-	local $TODO = "weakness: the README's grants make tenancy.marker_key readable by an admin";
 	is($key, '', 'an admin following the README cannot read tenancy.marker_key');
 }
 SKIP:
@@ -337,7 +334,6 @@ SKIP:
 	boot('postgres', "CREATE ROLE forged LOGIN PASSWORD 'forger-knows'; "
 		  . "COMMENT ON ROLE forged IS 'aurora_tenancy tenant=forged hmac=$mac'");
 	($out, $err) = control_as(undef, onboard_sql('forged', 'aurora', 0));
-	local $TODO = 'weakness: with the key, any marker can be forged and a foreign role adopted';
 	like($err, qr/role "forged" already exists and is not a tenant role/,
 		'a marker forged with the leaked key adopts nothing');
 }
@@ -366,31 +362,35 @@ like($err, qr/may not log in to cluster "aurora_iam" with the server's IAM ident
 	"SELECT tenancy.iam_auth_token('localhost', $port, 'iam_victim', 'eu-central-1')");
 my $dba_token = $out;
 {
-	local $TODO = 'weakness: iam_auth_token() signs a token for any user with the server\'s identity for whoever may EXECUTE it (the README grants it to admins)';
 	is($dba_token, '', 'an admin gets no token for a remote user iam_users does not list');
 	ok(!($dba_token && $t->login_ok('iam_victim', $dba_token, 'postgres')),
 		'... and cannot log in to the target as that user');
 }
 
-# 3d. A server of the admin's own (with USAGE on the wrapper) lists in
+# 3d. A server of the admin's own (with USAGE on the wrapper) listing in
 # iam_users whom it likes: the server's IAM identity must still not sign
-# for a non-superuser's server.
+# for a non-superuser's server, nor for one handed over to it.
 $control->safe_psql('postgres', 'GRANT USAGE ON FOREIGN DATA WRAPPER aurora_tenancy TO dba');
 ($out, $err) = control_as('dba', qq{
 CREATE SERVER mine FOREIGN DATA WRAPPER aurora_tenancy OPTIONS (host 'localhost', hostaddr '127.0.0.1',
 	port '$port', dbname 'postgres', sslmode 'verify-full', auth 'iam', aws_region 'eu-central-1',
 	iam_users 'iam_victim');
-CREATE USER MAPPING FOR dba SERVER mine OPTIONS (user 'iam_victim');
 });
-is($err, '', "dba creates a server of its own listing iam_victim in iam_users");
-($out, $err) = control_as('dba', onboard_sql('i3', 'mine', 1));
-note "onboard through dba's own server: $out / $err";
-{
-	local $TODO = "weakness: iam_users is honoured on a server a non-superuser owns, so the server's IAM identity signs for any remote user";
-	is(boot('postgres', "SELECT count(*) FROM pg_roles WHERE rolname = 'i3'"), '0',
-		"no tenant is made through a non-superuser's own server as a user it chose");
-	unlike($err, qr/^$/, '... the call fails');
-}
+like($err, qr/only a superuser may set option "(auth|aws_region|iam_users)"/,
+	"a non-superuser's server cannot use the server's IAM identity");
+control(qq{
+CREATE SERVER handed FOREIGN DATA WRAPPER aurora_tenancy OPTIONS (host 'localhost', hostaddr '127.0.0.1',
+	port '$port', dbname 'postgres', sslmode 'verify-full', auth 'iam', aws_region 'eu-central-1');
+ALTER SERVER handed OWNER TO dba;
+});
+($out, $err) = control_as('dba', qq{ALTER SERVER handed OPTIONS (ADD iam_users 'iam_victim')});
+like($err, qr/only a superuser may set option "(auth|aws_region|iam_users)"/, '... nor list users on one handed over to it');
+($out, $err) = control_as('dba', "CREATE USER MAPPING FOR dba SERVER handed OPTIONS (user 'iam_victim');"
+	  . onboard_sql('i3', 'handed', 1));
+like($err, qr/cluster "handed" has auth 'iam' but is not owned by a superuser/,
+	"... and a handed-over IAM server is refused");
+is(boot('postgres', "SELECT count(*) FROM pg_roles WHERE rolname = 'i3'"), '0',
+	"no tenant is made through a non-superuser's server");
 
 # 3e. A server of the admin's own pointing at the control cluster's own
 # socket, where the OS user is trusted: the server's own credentials.
@@ -431,7 +431,6 @@ for (1 .. 20)
 	usleep(250_000);
 }
 {
-	local $TODO = 'weakness: pg_terminate_backend of the caller (FATAL) does not cancel the remote statement, which keeps waiting and runs later';
 	is($waiting, '0', 'terminating the caller cancels its remote statement within 5 s');
 }
 $blocker->query_safe('ROLLBACK');
