@@ -366,12 +366,20 @@ int
 run_plan(const char *operation, const char *tenant, List *plan,
 		 Step *watched, bool *watched_ran)
 {
-	Executor   *ex;
+	return run_plan_in(NULL, operation, tenant, plan, watched, watched_ran);
+}
+
+/* run_plan() with an executor begun earlier (NULL: begun here); ends it. */
+int
+run_plan_in(Executor *ex, const char *operation, const char *tenant, List *plan,
+			Step *watched, bool *watched_ran)
+{
 	ListCell   *lc;
 	int			changes = 0;
 
 	refuse_unrunnable_plan(plan);
-	ex = executor_begin(operation, tenant, false);
+	if (ex == NULL)
+		ex = executor_begin(operation, tenant, false);
 
 	if (watched_ran)
 		*watched_ran = false;

@@ -161,6 +161,17 @@ session_for(Executor *ex, const char *database, bool missing_ok)
 }
 
 /*
+ * Starts the connection to the extension's database now, where the caller
+ * knows a step there will come (it starts while the caller reads a target).
+ */
+void
+executor_open_home(Executor *ex)
+{
+	if (ex->home == NULL)
+		ex->home = bgworker_transport.open(NULL, &ex->audit, false);
+}
+
+/*
  * The (existing) databases a dry run will look into, in the order it will:
  * their workers are started ahead, several at once, instead of one after
  * the other as steps come to them.
@@ -289,7 +300,7 @@ executor_run_step(Executor *ex, const Step *step)
 		s = session_for(ex, step->database, false);
 
 	/* Elsewhere: ask first, so the intent row is not written in vain. */
-	if (!s->methods->guard(s, step))
+	if (!s->methods->guard(s, step, !ex->dry_run))
 		return false;
 	if (ex->dry_run)
 		return true;
