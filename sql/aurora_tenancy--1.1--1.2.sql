@@ -95,3 +95,25 @@ SET search_path = pg_catalog, pg_temp CALLED ON NULL INPUT VOLATILE;
 COMMENT ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text) IS
 	'Creates or completes a tenant on a cluster (NULL: tenancy.default_cluster; empty: this one): its login role, its databases, their privileges and IAM auth; audited step by step.';
 REVOKE EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text) FROM PUBLIC;
+
+-- === a cluster's server stays while tenants live there; the key stays private ===
+
+-- The registry names each tenant's cluster by its server: DROP SERVER and
+-- ALTER SERVER ... RENAME TO are refused while tenants live on it.  And no
+-- GRANT reaches tenancy.marker_key.
+DROP EVENT TRIGGER tenancy_ddl_command_start;
+CREATE EVENT TRIGGER tenancy_ddl_command_start ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED', 'DROP SERVER', 'ALTER SERVER', 'GRANT')
+	EXECUTE FUNCTION tenancy.on_ddl_command_start();
+
+-- === marker nonces ===
+
+-- A remote marker also signs a random nonce kept here while its object is
+-- registered: a marker copied from a role or database that is gone (an
+-- offboarded tenant, a removed database) marks nothing that takes its name.
+ALTER TABLE tenancy.registry ADD COLUMN marker_nonce text;
+ALTER TABLE tenancy.tenant_databases ADD COLUMN marker_nonce text;
+COMMENT ON COLUMN tenancy.registry.marker_nonce IS
+	'On a target cluster: the nonce the tenant role''s marker signs.';
+COMMENT ON COLUMN tenancy.tenant_databases.marker_nonce IS
+	'On a target cluster: the nonce the database''s marker signs.';

@@ -25,6 +25,8 @@ extern TenantSnapshot *read_checked_snapshot(const Tenant *t, bool full);
 extern TenantSnapshot *refuse_unmarked(const Tenant *t, bool databases_too);
 extern int	run_plan(const char *operation, const char *tenant, List *plan,
 					 Step *watched, bool *watched_ran);
+extern int	run_plan_in(Executor *ex, const char *operation, const char *tenant,
+						List *plan, Step *watched, bool *watched_ran);
 extern void refuse_null(const char *argument);
 extern bool audit_says(const char *tenant, const char *object_name,
 					   const char *step);

@@ -9,12 +9,14 @@
 #include "api/api.h"
 
 #include "commands/event_trigger.h"
+#include "catalog/namespace.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "tcop/tcopprot.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(tenancy_on_ddl_command_start);
 PG_FUNCTION_INFO_V1(tenancy_on_ddl_command_end);
@@ -196,6 +198,86 @@ guard_catalog(Node *parsetree)
 	SPI_finish();
 }
 
+/*
+ * A cluster's server goes, or changes its name, only once no tenant lives
+ * there: the registry names each tenant's cluster by its server.
+ */
+static void
+guard_clusters(Node *parsetree)
+{
+	ListCell   *lc;
+	List	   *servers = NIL;
+
+	if (IsA(parsetree, DropStmt) && ((DropStmt *) parsetree)->removeType == OBJECT_FOREIGN_SERVER)
+	{
+		foreach(lc, ((DropStmt *) parsetree)->objects)
+			if (IsA(lfirst(lc), String))
+				servers = lappend(servers, strVal(lfirst(lc)));
+	}
+	else if (IsA(parsetree, RenameStmt) &&
+			 ((RenameStmt *) parsetree)->renameType == OBJECT_FOREIGN_SERVER &&
+			 IsA(((RenameStmt *) parsetree)->object, String))
+		servers = list_make1(strVal(((RenameStmt *) parsetree)->object));
+	if (servers == NIL)
+		return;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, servers)
+	{
+		const char *args[1] = {lfirst(lc)};
+		const char *tenants;
+
+		if (!catalog_knows_clusters())
+			break;
+		catalog_execute_text("SELECT pg_catalog.count(*) FROM tenancy.registry WHERE cluster = $1", 1, args);
+		tenants = catalog_value();
+		if (strcmp(tenants, "0") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot drop or rename server \"%s\" while %s tenants live on that cluster",
+							(char *) lfirst(lc), tenants),
+					 errdetail("The registry names each tenant's cluster by its server."),
+					 errhint("Offboard the cluster's tenants first (SELECT name FROM tenancy.tenants WHERE cluster = %s).",
+							 quote_literal_cstr(lfirst(lc)))));
+	}
+	SPI_finish();
+}
+
+/*
+ * The key that signs the markers on target clusters is the extension
+ * owner's alone: whoever reads it can forge a marker and have a role or
+ * database of theirs adopted.  A GRANT on it, or on all tables of the
+ * schema, is refused (grant on the tables by name instead).
+ */
+static void
+guard_marker_key(Node *parsetree)
+{
+	GrantStmt  *stmt = (GrantStmt *) parsetree;
+	ListCell   *lc;
+	bool		reaches_key = false;
+	Oid			key;
+
+	if (!IsA(parsetree, GrantStmt) || !stmt->is_grant || stmt->objtype != OBJECT_TABLE)
+		return;
+	key = get_relname_relid("marker_key", get_namespace_oid("tenancy", false));
+	if (!OidIsValid(key))
+		return;					/* before 1.2 */
+	foreach(lc, stmt->objects)
+	{
+		if (stmt->targtype == ACL_TARGET_ALL_IN_SCHEMA)
+			reaches_key |= strcmp(strVal(lfirst(lc)), "tenancy") == 0;
+		else if (stmt->targtype == ACL_TARGET_OBJECT)
+			reaches_key |= RangeVarGetRelid(lfirst(lc), NoLock, true) == key;
+	}
+	if (reaches_key)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("privileges on tenancy.marker_key cannot be granted"),
+				 errdetail("Whoever reads the key can forge tenant markers on target clusters."),
+				 errhint("Grant on the tables and views to read by name: GRANT SELECT ON tenancy.registry, tenancy.tenant_databases, tenancy.audit_log, tenancy.tenants, tenancy.clusters TO ...")));
+}
+
 static void
 refuse_unless_event_trigger(FunctionCallInfo fcinfo)
 {
@@ -210,6 +292,8 @@ tenancy_on_ddl_command_start(PG_FUNCTION_ARGS)
 {
 	refuse_unless_event_trigger(fcinfo);
 	guard_catalog(((EventTriggerData *) fcinfo->context)->parsetree);
+	guard_clusters(((EventTriggerData *) fcinfo->context)->parsetree);
+	guard_marker_key(((EventTriggerData *) fcinfo->context)->parsetree);
 	PG_RETURN_VOID();
 }
 

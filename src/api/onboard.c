@@ -275,6 +275,7 @@ ensure_tenant(TenantSpec *spec, char **password)
 	char	   *state;
 	Tenant		as_asked = {0};
 	TenantSnapshot *snap;
+	Executor   *ex = NULL;
 	int			changes;
 	int			i,
 				j;
@@ -283,6 +284,16 @@ ensure_tenant(TenantSpec *spec, char **password)
 	for (i = 0; i < spec->ndatabases; i++)
 		spec->database_names[i] = tenant_database_name(spec->tenant, spec->short_names[i]);
 	state = apply_existing_tenant(spec);
+
+	/*
+	 * A new tenant's first step registers it, in the extension's database:
+	 * on a target cluster, that worker starts while the target is read.
+	 */
+	if (current_cluster && state == NULL)
+	{
+		ex = executor_begin("onboard", spec->tenant, false);
+		executor_open_home(ex);
+	}
 	for (i = 0; i < spec->ndatabases; i++)
 		for (j = 0; j < i; j++)
 			if (strcmp(spec->database_names[i], spec->database_names[j]) == 0)
@@ -322,8 +333,8 @@ ensure_tenant(TenantSpec *spec, char **password)
 	refuse_missing_privileges(spec, snap);
 	spec->inside_unknown = databases_inside_unknown(spec, snap);
 
-	changes = run_plan("onboard", spec->tenant, plan_onboard(spec, password_step),
-					   password_step, &password_set);
+	changes = run_plan_in(ex, "onboard", spec->tenant, plan_onboard(spec, password_step),
+						  password_step, &password_set);
 	if (!password_set)
 		*password = NULL;		/* not ours to tell: we did not set it */
 	return changes;

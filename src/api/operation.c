@@ -316,6 +316,15 @@ refuse_unrunnable_plan(List *plan)
 							 " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles"
 							 " WHERE rolname = CURRENT_USER AND (rolsuper OR rolcreaterole))",
 							 quote_literal_cstr(step->object_name), name);
+		/* from PostgreSQL 16, CREATEROLE acts only on roles held WITH ADMIN OPTION */
+		if (strcmp(step->object_type, "role") == 0)
+			appendStringInfo(&sql, " UNION ALL SELECT 'admin_option', r.rolname::pg_catalog.text, %s, NULL"
+							 " FROM pg_catalog.pg_roles r WHERE r.rolname IN (%s, %s)"
+							 " AND pg_catalog.current_setting('server_version_num')::pg_catalog.int4 >= 160000"
+							 " AND NOT pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER WITH ADMIN OPTION')",
+							 name, quote_literal_cstr(step->object_name),
+							 strcmp(step->name, STEP_GRANT_IAM) == 0 || strcmp(step->name, STEP_REVOKE_IAM) == 0 ?
+							 quote_literal_cstr(tenancy_iam_role) : "NULL");
 		if (strcmp(step->name, STEP_TERMINATE_SESSIONS) == 0)
 			appendStringInfo(&sql, " UNION ALL SELECT 'signal', %s, %s, NULL"
 							 " WHERE NOT pg_catalog.pg_has_role(CURRENT_USER, 'pg_signal_backend', 'USAGE')",
@@ -339,6 +348,9 @@ refuse_unrunnable_plan(List *plan)
 		else if (strcmp(kind, "createrole") == 0)
 			refuse_privilege(psprintf("change role \"%s\"", object),
 							 psprintf("The step %s needs the CREATEROLE attribute.", step));
+		else if (strcmp(kind, "admin_option") == 0)
+			refuse_privilege(psprintf("change role \"%s\"", object),
+							 psprintf("The step %s needs ADMIN OPTION on it (PostgreSQL 16 and later), which the role that created it holds.", step));
 		else
 			refuse_privilege(psprintf("end the sessions of role \"%s\"", object),
 							 "Ending a tenant's sessions needs the privileges of pg_signal_backend.");
@@ -354,12 +366,20 @@ int
 run_plan(const char *operation, const char *tenant, List *plan,
 		 Step *watched, bool *watched_ran)
 {
-	Executor   *ex;
+	return run_plan_in(NULL, operation, tenant, plan, watched, watched_ran);
+}
+
+/* run_plan() with an executor begun earlier (NULL: begun here); ends it. */
+int
+run_plan_in(Executor *ex, const char *operation, const char *tenant, List *plan,
+			Step *watched, bool *watched_ran)
+{
 	ListCell   *lc;
 	int			changes = 0;
 
 	refuse_unrunnable_plan(plan);
-	ex = executor_begin(operation, tenant, false);
+	if (ex == NULL)
+		ex = executor_begin(operation, tenant, false);
 
 	if (watched_ran)
 		*watched_ran = false;

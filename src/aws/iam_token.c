@@ -1,6 +1,7 @@
 /*
  * iam_token.c
- *		tenancy.iam_auth_token(): RDS IAM database authentication tokens.
+ *		RDS IAM database authentication tokens (tenancy.iam_auth_token() is
+ *		api/tokens.c; remote connections with auth 'iam' sign one each).
  *
  * A token is a presigned URL without its scheme: the host and port of the
  * database, then the query string of a SigV4 query-signed
@@ -19,8 +20,6 @@
 #include "utils/builtins.h"
 
 #include "aws/sigv4.h"
-
-PG_FUNCTION_INFO_V1(iam_auth_token);
 
 /* tokens live 15 minutes, as the CLI's and botocore's */
 #define IAM_TOKEN_EXPIRES 900
@@ -212,30 +211,3 @@ rds_auth_token(const char *host, int32 port, const char *username, const char *r
 	return token;
 }
 
-/*
- * iam_auth_token
- *		SQL: tenancy.iam_auth_token(host text, port integer, username text,
- *		region text DEFAULT NULL) RETURNS text.  Not STRICT: a NULL argument
- *		gets an error saying which, not a silent NULL token.
- */
-Datum
-iam_auth_token(PG_FUNCTION_ARGS)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("host must not be null")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("port must not be null")));
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("username must not be null")));
-	PG_RETURN_TEXT_P(cstring_to_text(rds_auth_token(text_to_cstring(PG_GETARG_TEXT_PP(0)),
-													PG_GETARG_INT32(1),
-													text_to_cstring(PG_GETARG_TEXT_PP(2)),
-													PG_ARGISNULL(3) ? NULL :
-													text_to_cstring(PG_GETARG_TEXT_PP(3)))));
-}

@@ -146,6 +146,18 @@ tenancy_cluster_validator(PG_FUNCTION_ARGS)
 	if (catalog != ForeignServerRelationId)
 		PG_RETURN_VOID();
 
+	/* a token is signed with the server's own AWS identity */
+	if (!superuser())
+		foreach(lc, options)
+			if (strcmp(((DefElem *) lfirst(lc))->defname, "iam_users") == 0 ||
+				strcmp(((DefElem *) lfirst(lc))->defname, "aws_region") == 0 ||
+				(strcmp(((DefElem *) lfirst(lc))->defname, "auth") == 0 &&
+				 strcmp(defGetString(lfirst(lc)), "iam") == 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("only a superuser may set option \"%s\"", ((DefElem *) lfirst(lc))->defname),
+						 errdetail("IAM auth tokens are signed with the server's own AWS identity.")));
+
 	auth = option_value(options, "auth");
 	if (auth && strcmp(auth, "password") != 0 && strcmp(auth, "iam") != 0)
 		ereport(ERROR,
@@ -259,6 +271,11 @@ use_cluster(const char *name)
 		c->connect_timeout = 10;
 	auth = option_value(server->options, "auth");
 	c->iam_auth = auth && strcmp(auth, "iam") == 0;
+	if (c->iam_auth && !superuser_arg(server->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cluster \"%s\" has auth 'iam' but is not owned by a superuser", c->name),
+				 errdetail("IAM auth tokens are signed with the server's own AWS identity: only a superuser decides for whom.")));
 	c->aws_region = option_value(server->options, "aws_region");
 	if (c->aws_region)
 		c->aws_region = MemoryContextStrdup(TopTransactionContext, c->aws_region);

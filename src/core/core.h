@@ -135,6 +135,7 @@ typedef struct Rows
 struct pg_conn;
 struct pg_result;
 extern int	tenancy_remote_statement_timeout;
+extern void remote_connect_start(const char *database);
 extern struct pg_conn *remote_connection(const char *database);
 extern void remote_disconnect(const char *database);
 extern struct pg_result *remote_exec(struct pg_conn *conn, const char *database,
@@ -155,6 +156,7 @@ extern char *role_tenant(const char *rolname);
 extern char *database_tenant(const char *datname);
 extern char *marker_text_sql(bool role, const char *oid_expr);
 extern char *marker_present_sql(bool role, const char *oid_expr);
+extern char *marker_nonce(bool role, const char *name, const char *tenant, bool create);
 extern char *marker_for(bool role, const char *name, const char *tenant);
 extern char *marker_owner(bool role, const char *name, const char *text);
 extern char *marker_statement(bool role, const char *name, const char *tenant);

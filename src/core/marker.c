@@ -20,6 +20,7 @@
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -100,7 +101,8 @@ database_tenant(const char *datname)
  * provider (Aurora loads none), so there a marker is a comment on the role or
  * database: "aurora_tenancy tenant=<tenant> hmac=<hex>", the HMAC-SHA-256,
  * under a key only the control database holds (tenancy.marker_key), of the
- * kind of object, its name and the tenant.  A tenant cannot comment on its
+ * kind of object, its name, the tenant and a nonce the registry keeps for
+ * the object while it is registered.  A tenant cannot comment on its
  * role (that takes CREATEROLE) or on its databases (it owns none); anyone
  * who can cannot forge the HMAC, nor move a marker to another name; and a
  * comment survives pg_dump and pg_dumpall of the target.
@@ -136,37 +138,134 @@ marker_present_sql(bool role, const char *oid_expr)
 	return psprintf("%s IS NOT NULL", marker_text_sql(role, oid_expr));
 }
 
-/* The keys that sign remote markers: the oldest signs, any verifies. */
-static List *
-marker_keys(void)
+/*
+ * What markers need from the extension's catalog, read once per transaction:
+ * the keys (the oldest signs, any verifies) and the nonces of the objects
+ * marked (see marker_nonce()).
+ */
+typedef struct MarkerNonce
 {
-	List	   *keys = NIL;
+	bool		role;
+	char	   *name;
+	char	   *tenant;
+	char	   *nonce;
+} MarkerNonce;
+
+static LocalTransactionId cached_in = InvalidLocalTransactionId;
+static List *cached_keys = NIL;
+static List *cached_nonces = NIL;	/* MarkerNonce * */
+
+static void
+forget_other_transactions(void)
+{
+	if (cached_in == MyProc->lxid)
+		return;
+	cached_in = MyProc->lxid;
+	cached_keys = NIL;
+	cached_nonces = NIL;
+}
+
+/* The first value of a catalog query, copied out of SPI; NULL if none. */
+static char *
+catalog_text(const char *sql, int nargs, const char *const *args)
+{
+	char	   *value;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	catalog_execute("SELECT pg_catalog.encode(key, 'hex') FROM tenancy.marker_key ORDER BY created_at, key",
-					0, NULL, NULL, NULL);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		keys = lappend(keys, MemoryContextStrdup(CurTransactionContext,
-												 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+	catalog_execute_text(sql, nargs, args);
+	value = catalog_value();
+	if (value)
+		value = MemoryContextStrdup(TopTransactionContext, value);
 	SPI_finish();
-	if (keys == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("tenancy.marker_key is empty"),
-				 errdetail("Markers on target clusters are signed with it; without it no remote tenant can be recognised.")));
-	return keys;
+	return value;
+}
+
+static List *
+marker_keys(void)
+{
+	forget_other_transactions();
+	if (cached_keys == NIL)
+	{
+		char	   *keys = catalog_text("SELECT pg_catalog.string_agg(pg_catalog.encode(key, 'hex'), ','"
+										" ORDER BY created_at, key) FROM tenancy.marker_key", 0, NULL);
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		if (keys == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("tenancy.marker_key is empty"),
+					 errdetail("Markers on target clusters are signed with it; without it no remote tenant can be recognised.")));
+		for (char *k = strtok(keys, ","); k; k = strtok(NULL, ","))
+			cached_keys = lappend(cached_keys, k);
+		MemoryContextSwitchTo(old);
+	}
+	return cached_keys;
+}
+
+/*
+ * The nonce a remote marker of this object signs: random, made when the
+ * tenant (for its role) or the database is registered, and forgotten when
+ * it leaves the registry.  So a marker copied from an object that is gone
+ * (offboarded, removed) marks nothing that takes its name later.  create:
+ * make one for an object not registered yet (the registering step records
+ * it, planned in this transaction); else NULL for one not registered.
+ */
+char *
+marker_nonce(bool role, const char *name, const char *tenant, bool create)
+{
+	const char *args[2] = {tenant, name};
+	ListCell   *lc;
+	MarkerNonce *n;
+	char	   *nonce;
+	uint8		bytes[16];
+	char		hex[33];
+	MemoryContext old;
+
+	forget_other_transactions();
+	foreach(lc, cached_nonces)
+	{
+		n = lfirst(lc);
+		if (n->role == role && strcmp(n->name, name) == 0 && strcmp(n->tenant, tenant) == 0)
+			return n->nonce;
+	}
+	nonce = role ?
+		catalog_text("SELECT marker_nonce FROM tenancy.registry WHERE name = $1", 1, args) :
+		catalog_text("SELECT marker_nonce FROM tenancy.tenant_databases"
+					 " WHERE tenant = $1 AND database_name = $2 AND state = 'active'", 2, args);
+	if (nonce == NULL && !create)
+		return NULL;
+	if (nonce == NULL)
+	{
+		if (!pg_strong_random(bytes, sizeof(bytes)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not generate a marker nonce")));
+		hex[hex_encode((char *) bytes, sizeof(bytes), hex)] = '\0';
+		nonce = hex;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	n = palloc(sizeof(MarkerNonce));
+	n->role = role;
+	n->name = pstrdup(name);
+	n->tenant = pstrdup(tenant);
+	n->nonce = pstrdup(nonce);
+	cached_nonces = lappend(cached_nonces, n);
+	MemoryContextSwitchTo(old);
+	return n->nonce;
 }
 
 static char *
-remote_marker(const char *hexkey, bool role, const char *name, const char *tenant)
+remote_marker(const char *hexkey, bool role, const char *name, const char *tenant,
+			  const char *nonce)
 {
 	uint8		key[32];
 	uint8		mac[PG_SHA256_DIGEST_LENGTH];
 	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
 	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
-	char	   *message = psprintf("%s%c%s%c%s", role ? "role" : "database", 0, name, 0, tenant);
-	size_t		len = strlen(role ? "role" : "database") + strlen(name) + strlen(tenant) + 2;
+	const char *kind = role ? "role" : "database";
+	char	   *message = psprintf("%s%c%s%c%s%c%s", kind, 0, name, 0, tenant, 0, nonce);
+	size_t		len = strlen(kind) + strlen(name) + strlen(tenant) + strlen(nonce) + 3;
 
 	if (hex_decode(hexkey, strlen(hexkey), (char *) key) != sizeof(key))
 		elog(ERROR, "tenancy.marker_key holds a key of the wrong length");
@@ -184,16 +283,22 @@ char *
 marker_for(bool role, const char *name, const char *tenant)
 {
 	if (current_cluster)
-		return remote_marker(linitial(marker_keys()), role, name, tenant);
+		return remote_marker(linitial(marker_keys()), role, name, tenant,
+							 marker_nonce(role, name, tenant, true));
 	return tenant_marker(tenant);
 }
 
-/* The tenant a marker text names, if it is valid on this object; else NULL. */
+/*
+ * The tenant a marker text names, if it is valid on this object; else NULL.
+ * On a target: signed with one of the keys, for this object's name and the
+ * nonce the registry holds for it.
+ */
 char *
 marker_owner(bool role, const char *name, const char *text)
 {
 	const char *end;
 	char	   *tenant;
+	char	   *nonce;
 	ListCell   *lc;
 
 	if (text == NULL)
@@ -205,8 +310,10 @@ marker_owner(bool role, const char *name, const char *text)
 		(end = strstr(text, REMOTE_MARKER_HMAC)) == NULL)
 		return NULL;
 	tenant = pnstrdup(text + strlen(REMOTE_MARKER_PREFIX), end - text - strlen(REMOTE_MARKER_PREFIX));
+	if ((nonce = marker_nonce(role, name, tenant, false)) == NULL)
+		return NULL;
 	foreach(lc, marker_keys())
-		if (strcmp(text, remote_marker(lfirst(lc), role, name, tenant)) == 0)
+		if (strcmp(text, remote_marker(lfirst(lc), role, name, tenant, nonce)) == 0)
 			return tenant;
 	return NULL;
 }

@@ -3,9 +3,10 @@
  *		Connections to a target cluster over libpq, and reading the cluster an
  *		operation acts on, whichever it is.
  *
- * Connections are opened asynchronously and every wait is on the backend's
- * latch, so a cancel, statement_timeout or pg_terminate_backend of the
- * caller interrupts them (and cancels the remote statement); connecting is
+ * Connections are opened asynchronously, several at once when they are
+ * started ahead, and every wait is on the backend's latch, so a cancel,
+ * statement_timeout or pg_terminate_backend of the caller interrupts them
+ * (and cancels the remote statement); connecting is
  * bounded by connect_timeout (default 10 s), each remote statement by
  * tenancy.remote_statement_timeout.  One connection per database is kept
  * for the rest of the transaction (the snapshot reader and the executor
@@ -30,6 +31,9 @@ typedef struct RemoteConnection
 {
 	char	   *database;
 	PGconn	   *conn;
+	PostgresPollingStatusType poll; /* while connecting: what libpq waits for */
+	TimestampTz deadline;		/* of connecting */
+	bool		connecting;
 } RemoteConnection;
 
 /* open connections of this transaction, in TopMemoryContext */
@@ -38,10 +42,19 @@ static bool callback_registered = false;
 
 int			tenancy_remote_statement_timeout = 300000;
 
+static void cancel_remote(PGconn *conn);
+
+/*
+ * A statement still running there is cancelled first: a backend waiting on
+ * a lock never reads the Terminate message PQfinish() sends (the caller may
+ * be ending on pg_terminate_backend, which passes no PG_CATCH).
+ */
 static void
 close_connection(RemoteConnection *rc)
 {
 	connections = list_delete_ptr(connections, rc);
+	if (!rc->connecting && PQtransactionStatus(rc->conn) == PQTRANS_ACTIVE)
+		cancel_remote(rc->conn);
 	PQfinish(rc->conn);
 	pfree(rc->database);
 	pfree(rc);
@@ -135,28 +148,27 @@ find_connection(const char *database)
 }
 
 /*
- * The connection to a database of the current cluster (NULL: its dbname),
- * opened if need be, as the mapped user, with a search_path nobody can
- * write to.
+ * Starts connecting to a database of the current cluster (NULL: its
+ * dbname), as the mapped user, with a search_path nobody can write to (a
+ * startup option: no round trip); a usable connection there is kept.
  */
-PGconn *
-remote_connection(const char *database)
+void
+remote_connect_start(const char *database)
 {
 	const Cluster *c = current_cluster;
 	RemoteConnection *rc;
 	const char **keywords;
 	const char **values;
 	int			n;
-	TimestampTz deadline;
-	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
 	MemoryContext old;
 
 	Assert(c != NULL);
 	database = database_or_default(database);
 	if ((rc = find_connection(database)) != NULL)
 	{
-		if (PQstatus(rc->conn) == CONNECTION_OK && PQtransactionStatus(rc->conn) == PQTRANS_IDLE)
-			return rc->conn;
+		if (rc->connecting ||
+			(PQstatus(rc->conn) == CONNECTION_OK && PQtransactionStatus(rc->conn) == PQTRANS_IDLE))
+			return;
 		close_connection(rc);
 	}
 	if (!callback_registered)
@@ -165,8 +177,8 @@ remote_connection(const char *database)
 		callback_registered = true;
 	}
 
-	keywords = palloc(sizeof(char *) * (c->noptions + 3));
-	values = palloc(sizeof(char *) * (c->noptions + 3));
+	keywords = palloc(sizeof(char *) * (c->noptions + 4));
+	values = palloc(sizeof(char *) * (c->noptions + 4));
 	memcpy(keywords, c->keywords, sizeof(char *) * c->noptions);
 	memcpy(values, c->values, sizeof(char *) * c->noptions);
 	n = c->noptions;
@@ -174,6 +186,8 @@ remote_connection(const char *database)
 	values[n++] = database;
 	keywords[n] = "password";
 	values[n++] = connection_password(c);
+	keywords[n] = "options";
+	values[n++] = "-c search_path=pg_catalog,pg_temp";
 	keywords[n] = NULL;
 	values[n] = NULL;
 
@@ -181,29 +195,92 @@ remote_connection(const char *database)
 	rc = palloc0(sizeof(RemoteConnection));
 	rc->database = pstrdup(database);
 	rc->conn = PQconnectStartParams(keywords, values, false);
+	rc->poll = PGRES_POLLING_WRITING;
+	rc->connecting = true;
+	rc->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), c->connect_timeout * 1000);
 	connections = lappend(connections, rc);
 	MemoryContextSwitchTo(old);
 	if (rc->conn == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while connecting to cluster \"%s\"", c->name)));
+	if (PQstatus(rc->conn) == CONNECTION_BAD)
+		rc->poll = PGRES_POLLING_FAILED;
+}
 
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), c->connect_timeout * 1000);
-	while (PQstatus(rc->conn) != CONNECTION_BAD &&
-		   status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED)
+/*
+ * Moves every connection being made forward until the one given is made
+ * (or failed): those started ahead make progress while it is waited for.
+ */
+static void
+advance_connections(RemoteConnection *target)
+{
+	while (target->poll != PGRES_POLLING_OK && target->poll != PGRES_POLLING_FAILED)
 	{
-		wait_for_socket(rc->conn, status == PGRES_POLLING_WRITING, deadline,
-						"connecting to", database);
-		status = PQconnectPoll(rc->conn);
+		WaitEventSet *set = CreateWaitEventSet(CurrentMemoryContext, list_length(connections) + 2);
+		WaitEvent  *events = palloc(sizeof(WaitEvent) * (list_length(connections) + 2));
+		long		timeout = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), target->deadline);
+		ListCell   *lc;
+		int			n;
+
+		if (timeout <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+					 errmsg("timeout while connecting to cluster \"%s\", database \"%s\"",
+							current_cluster->name, target->database)));
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		foreach(lc, connections)
+		{
+			RemoteConnection *rc = lfirst(lc);
+
+			if (rc->connecting && rc->poll != PGRES_POLLING_OK && rc->poll != PGRES_POLLING_FAILED)
+				AddWaitEventToSet(set, rc->poll == PGRES_POLLING_WRITING ?
+								  WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
+								  PQsocket(rc->conn), NULL, rc);
+		}
+		n = WaitEventSetWait(set, timeout, events, list_length(connections) + 2, PG_WAIT_EXTENSION);
+		FreeWaitEventSet(set);
+		for (int i = 0; i < n; i++)
+		{
+			RemoteConnection *rc = events[i].user_data;
+
+			if (events[i].events & WL_LATCH_SET)
+			{
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
+			else if (rc)
+				rc->poll = PQconnectPoll(rc->conn);
+		}
 	}
+}
+
+/*
+ * The connection to a database of the current cluster (NULL: its dbname),
+ * made if need be; errors name the cluster and the database.
+ */
+PGconn *
+remote_connection(const char *database)
+{
+	const Cluster *c = current_cluster;
+	RemoteConnection *rc;
+
+	remote_connect_start(database);
+	rc = find_connection(database_or_default(database));
+	if (!rc->connecting)
+		return rc->conn;
+	advance_connections(rc);
+	rc->connecting = false;
 	if (PQstatus(rc->conn) != CONNECTION_OK)
 	{
 		char	   *msg = libpq_message(rc->conn);
+		char	   *datname = pstrdup(rc->database);
 
 		close_connection(rc);
 		ereport(ERROR,
 				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-				 errmsg("could not connect to cluster \"%s\", database \"%s\"", c->name, database),
+				 errmsg("could not connect to cluster \"%s\", database \"%s\"", c->name, datname),
 				 errdetail_internal("%s", msg)));
 	}
 	if (c->password_required && !PQconnectionUsedPassword(rc->conn))
@@ -214,9 +291,6 @@ remote_connection(const char *database)
 				 errmsg("password or IAM token is required to reach cluster \"%s\"", c->name),
 				 errdetail("The target did not ask for the password: a non-superuser may not connect with the server's own credentials (trust, peer, certificates, .pgpass).")));
 	}
-	PQclear(remote_exec(rc->conn, database,
-						"SELECT pg_catalog.set_config('search_path', '" SAFE_SEARCH_PATH "', false)",
-						0, NULL, true));
 	return rc->conn;
 }
 

@@ -28,8 +28,10 @@ typedef struct TransportMethods
 	Transport  *(*open) (const char *database, const AuditContext *audit, bool missing_ok);
 	/* waits until it is connected */
 	void		(*await) (Transport *t);
-	/* is the step needed?  Its guard, in a transaction of its own. */
-	bool		(*guard) (Transport *t, const Step *step);
+	/* is the step needed?  Its guard, in a transaction of its own; with
+	 * then_run, run() follows if it holds (a transport may keep that
+	 * transaction open for it) */
+	bool		(*guard) (Transport *t, const Step *step, bool then_run);
 	/* runs the step if its guard holds (*ran); with audit, with its audit
 	 * rows (a connection to the extension's database); returns its error */
 	ErrorData  *(*run) (Transport *t, const Step *step, bool audit, bool *ran);
@@ -59,6 +61,7 @@ extern Executor *executor_begin(const char *operation, const char *tenant, bool 
 extern bool executor_run_step(Executor *ex, const Step *step);
 extern bool *executor_dry_run(Executor *ex, List *plan, bool **unreached);
 extern void executor_start_databases(Executor *ex, List *databases);
+extern void executor_open_home(Executor *ex);
 extern void executor_end(Executor *ex);
 
 #endif							/* AURORA_TENANCY_EXEC_H */

@@ -161,6 +161,17 @@ session_for(Executor *ex, const char *database, bool missing_ok)
 }
 
 /*
+ * Starts the connection to the extension's database now, where the caller
+ * knows a step there will come (it starts while the caller reads a target).
+ */
+void
+executor_open_home(Executor *ex)
+{
+	if (ex->home == NULL)
+		ex->home = bgworker_transport.open(NULL, &ex->audit, false);
+}
+
+/*
  * The (existing) databases a dry run will look into, in the order it will:
  * their workers are started ahead, several at once, instead of one after
  * the other as steps come to them.
@@ -249,9 +260,9 @@ executor_run_step(Executor *ex, const Step *step)
 	bool		ran = false;
 
 	ex->unreached = false;
-	/* A step with nothing to run only reports (it is for a person to fix). */
-	if (step->statement == NULL)
-		return ex->dry_run;
+	/* A step with nothing to run is for a person: reported while its guard holds. */
+	if (step->statement == NULL && !ex->dry_run)
+		return false;
 	if (runs_at_home(ex, step))
 	{
 		if (!step_guard_holds(step))
@@ -270,12 +281,14 @@ executor_run_step(Executor *ex, const Step *step)
 		if (ex->cluster_home == NULL)
 			ex->cluster_home = connect_to(ex, NULL, false);
 		s = ex->cluster_home;
+		s->methods->await(s);
 	}
 	else if (ex->dry_run)
 	{
-		/* nothing to look into yet, or no worker free to look: reported */
+		/* nothing to look into yet (a step is needed, a report is not), or
+		 * no worker free to look: reported */
 		if (!database_exists(ex, step->database))
-			return true;
+			return step->statement != NULL;
 		s = session_for(ex, step->database, true);
 		if (s == NULL)
 		{
@@ -287,7 +300,7 @@ executor_run_step(Executor *ex, const Step *step)
 		s = session_for(ex, step->database, false);
 
 	/* Elsewhere: ask first, so the intent row is not written in vain. */
-	if (!s->methods->guard(s, step))
+	if (!s->methods->guard(s, step, !ex->dry_run))
 		return false;
 	if (ex->dry_run)
 		return true;
@@ -374,7 +387,7 @@ executor_dry_run(Executor *ex, List *plan, bool **unreached)
 		Step	   *step = lfirst(lc);
 		int			i = foreach_current_index(lc);
 
-		if (step->statement == NULL || (step->database == NULL && step->guard == NULL))
+		if (step->database == NULL && step->guard == NULL)
 			needed[i] = true;
 		else if (step->database == NULL && step->as_owner)
 		{
@@ -395,7 +408,7 @@ executor_dry_run(Executor *ex, List *plan, bool **unreached)
 		Step	   *step = lfirst(lc);
 		int			i = foreach_current_index(lc);
 
-		if (step->database != NULL && step->statement != NULL)
+		if (step->database != NULL)
 		{
 			needed[i] = executor_run_step(ex, step);
 			(*unreached)[i] = ex->unreached;

@@ -734,7 +734,7 @@ worker_request(Transport *t, char type, const Step *step, int flags, bool *flag)
 }
 
 static bool
-worker_guard(Transport *t, const Step *step)
+worker_guard(Transport *t, const Step *step, bool then_run)
 {
 	bool		needed = false;
 

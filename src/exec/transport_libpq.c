@@ -27,14 +27,18 @@ libpq_open(const char *database, const AuditContext *audit, bool missing_ok)
 
 	s->base.methods = &libpq_transport;
 	s->base.database = database ? pstrdup(database) : NULL;
-	s->conn = remote_connection(database);
+	remote_connect_start(database);
 	return &s->base;
 }
 
+/* Connections started ahead are made meanwhile (core/remote.c). */
 static void
 libpq_await(Transport *t)
 {
-	/* remote_connection() returned connected */
+	LibpqSession *s = (LibpqSession *) t;
+
+	if (s->conn == NULL)
+		s->conn = remote_connection(t->database);
 }
 
 /* Runs SQL there; returns its error (NULL: none) and, for a query, its result. */
@@ -63,20 +67,6 @@ guard_result(PGresult *res)
 	return holds;
 }
 
-static bool
-libpq_guard(Transport *t, const Step *step)
-{
-	LibpqSession *s = (LibpqSession *) t;
-	PGresult   *res;
-	ErrorData  *edata;
-
-	if (step->guard == NULL)
-		return true;
-	if ((edata = run_sql(s, step->guard, &res)) != NULL)
-		ThrowErrorData(edata);
-	return guard_result(res);
-}
-
 /* Ends a failed transaction there; the step's error is what matters. */
 static ErrorData *
 rolled_back(LibpqSession *s, ErrorData *edata)
@@ -88,38 +78,57 @@ rolled_back(LibpqSession *s, ErrorData *edata)
 	return edata;
 }
 
+/*
+ * The guard; before a step that runs in a transaction, in the transaction
+ * it will run in, begun in the same round trip and left open for run().
+ */
+static bool
+libpq_guard(Transport *t, const Step *step, bool then_run)
+{
+	LibpqSession *s = (LibpqSession *) t;
+	bool		begin = then_run && !step->own_transaction;
+	PGresult   *res;
+	ErrorData  *edata;
+
+	libpq_await(t);
+	if (step->guard == NULL && !begin)
+		return true;
+	edata = run_sql(s, psprintf("%s%s", begin ? "BEGIN ISOLATION LEVEL READ COMMITTED; " : "",
+								step->guard ? step->guard : "SELECT true"), &res);
+	if (edata)
+		ThrowErrorData(begin ? rolled_back(s, edata) : edata);
+	if (guard_result(res))
+		return true;
+	if (begin)
+		(void) rolled_back(s, NULL);
+	return false;
+}
+
+/*
+ * Runs a step whose guard held: an own-transaction step alone, then its
+ * finish (one implicit transaction); any other in the transaction its guard
+ * began, committed in the same round trip.
+ */
 static ErrorData *
 libpq_run(Transport *t, const Step *step, bool audit, bool *ran)
 {
 	LibpqSession *s = (LibpqSession *) t;
-	PGresult   *res;
 	ErrorData  *edata;
 
 	Assert(!audit);
 	*ran = false;
+	libpq_await(t);
 	if (step->own_transaction)
 	{
-		if (!libpq_guard(t, step))
-			return NULL;
 		if ((edata = run_sql(s, step->statement, NULL)) != NULL)
 			return edata;
 		*ran = true;
 		return step->finish ? run_sql(s, step->finish, NULL) : NULL;
 	}
-
-	if ((edata = run_sql(s, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL)) != NULL)
-		return edata;
-	if (step->guard)
-	{
-		if ((edata = run_sql(s, step->guard, &res)) != NULL)
-			return rolled_back(s, edata);
-		if (!guard_result(res))
-			return rolled_back(s, NULL);
-	}
-	if ((edata = run_sql(s, step->statement, NULL)) != NULL)
-		return rolled_back(s, edata);
-	if ((edata = run_sql(s, "COMMIT", NULL)) != NULL)
-		return edata;
+	if (PQtransactionStatus(s->conn) != PQTRANS_INTRANS && !libpq_guard(t, step, true))
+		return NULL;
+	if ((edata = run_sql(s, psprintf("%s; COMMIT", step->statement), NULL)) != NULL)
+		return PQtransactionStatus(s->conn) == PQTRANS_IDLE ? edata : rolled_back(s, edata);
 	*ran = true;
 	return NULL;
 }

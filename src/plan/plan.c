@@ -92,13 +92,23 @@ plan_catalog(List *plan, const TenantSpec *spec)
 	const char *ips = spec->allowed_ips ?
 		psprintf("%s::cidr[]", quote_literal_cstr(spec->allowed_ips)) : "NULL";
 	StringInfoData rows;
+	StringInfoData inserted;
 	int			i;
 
+	/* on a target, each object's marker nonce is recorded with it */
 	initStringInfo(&rows);
+	initStringInfo(&inserted);
 	for (i = 0; i < spec->ndatabases; i++)
-		appendStringInfo(&rows, "%s(%s, %s, %s)", i ? ", " : "", t,
-						 quote_literal_cstr(spec->short_names[i]),
-						 quote_literal_cstr(spec->database_names[i]));
+	{
+		const char *row = psprintf("(%s, %s, %s", t, quote_literal_cstr(spec->short_names[i]),
+								   quote_literal_cstr(spec->database_names[i]));
+
+		appendStringInfo(&rows, "%s%s)", i ? ", " : "", row);
+		appendStringInfo(&inserted, "%s%s%s)", i ? ", " : "", row,
+						 spec->cluster ?
+						 psprintf(", %s", quote_literal_cstr(marker_nonce(false, spec->database_names[i],
+																		 spec->tenant, true))) : "");
+	}
 
 	plan = lappend(plan, catalog_step(STEP_REGISTER_TENANT, spec->tenant,
 									  psprintf("SELECT NOT EXISTS (SELECT 1 FROM tenancy.registry WHERE name = %s)"
@@ -109,12 +119,15 @@ plan_catalog(List *plan, const TenantSpec *spec)
 											   t, rows.data),
 									  psprintf("INSERT INTO tenancy.registry (name, iam_auth, allowed_ips%s)"
 											   " VALUES (%s, %s, %s%s) ON CONFLICT (name) DO NOTHING;"
-											   " INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name)"
+											   " INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name%s)"
 											   " VALUES %s ON CONFLICT (tenant, short_name) WHERE state = 'active' DO NOTHING",
-											   spec->cluster ? ", cluster" : "",
+											   spec->cluster ? ", cluster, marker_nonce" : "",
 											   t, spec->iam_auth ? "true" : "false", ips,
-											   spec->cluster ? psprintf(", %s", quote_literal_cstr(spec->cluster)) : "",
-											   rows.data)));
+											   spec->cluster ?
+											   psprintf(", %s, %s", quote_literal_cstr(spec->cluster),
+														quote_literal_cstr(marker_nonce(true, spec->tenant, spec->tenant, true))) : "",
+											   spec->cluster ? ", marker_nonce" : "",
+											   inserted.data)));
 	if (spec->allowed_ips)
 		plan = lappend(plan, plan_allowed_ips(spec->tenant, spec->allowed_ips));
 	return plan;
@@ -156,6 +169,8 @@ plan_create_role(const TenantSpec *spec)
 							 role, attributes, mark);
 	return step;
 }
+
+static List *plan_schema_public(List *plan, const char *tenant, const char *datname);
 
 /*
  * One database, then its ACL and that of its schema public (each ACL one
@@ -211,19 +226,50 @@ plan_database(List *plan, const TenantSpec *spec, const char *datname, bool insi
 	/* inside the database: its schema public */
 	if (!inside)
 		return plan;
+	return plan_schema_public(plan, spec->tenant, datname);
+}
+
+/*
+ * Schema public inside a tenant database: PUBLIC's privileges revoked and
+ * the tenant's granted, where the caller may change them.  On PostgreSQL 15
+ * and later the schema belongs to pg_database_owner, so to the database's
+ * owner, the admin.  On 13 and 14 it belongs to the bootstrap superuser: a
+ * non-superuser admin's REVOKE would only warn, and PUBLIC keeps CREATE
+ * there (harmless while only the tenant may connect).  Then the step is not
+ * taken, and check() reports only a tenant that lacks USAGE or CREATE, with
+ * no fix the admin could run.
+ */
+static List *
+plan_schema_public(List *plan, const char *tenant, const char *datname)
+{
+	const char *tenant_oid = role_oid_sql(tenant);
+	const char *caller_owns = "pg_catalog.pg_has_role(CURRENT_USER, n.nspowner, 'USAGE')";
+	Step	   *report;
+
 	plan = lappend(plan,
 				   make_step(STEP_SCHEMA_PRIVILEGES, "schema", "public", datname,
-							 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public')"
+							 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n"
+									  " WHERE n.nspname = 'public' AND %s)"
 									  " AND (%s > 0 OR %s < 2)",
+									  caller_owns,
 									  acl_count("pg_namespace", "nspacl", "nspowner", 'n',
 												"nspname", "public", "0", NULL),
 									  acl_count("pg_namespace", "nspacl", "nspowner", 'n',
 												"nspname", "public", tenant_oid,
 												"('USAGE', 'CREATE')")),
 							 psprintf("REVOKE ALL ON SCHEMA public FROM PUBLIC;"
-									  " GRANT USAGE, CREATE ON SCHEMA public TO %s", role),
+									  " GRANT USAGE, CREATE ON SCHEMA public TO %s",
+									  quote_identifier(tenant)),
 							 "PUBLIC holds a privilege on schema public, or the tenant lacks one"));
-	return plan;
+	report = make_step(STEP_REPORT, "schema", "public", datname,
+					   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n"
+								" WHERE n.nspname = 'public' AND NOT %s"
+								" AND NOT (pg_catalog.has_schema_privilege(%s, n.oid, 'USAGE')"
+								" AND pg_catalog.has_schema_privilege(%s, n.oid, 'CREATE')))",
+								caller_owns, tenant_oid, tenant_oid),
+					   NULL,
+					   "the tenant lacks USAGE or CREATE on schema public, which belongs to another role (PostgreSQL 13 and 14: the bootstrap superuser); only its owner or a superuser can grant them");
+	return lappend(plan, report);
 }
 
 /* Membership in the IAM role: granted, or (for password login) revoked. */

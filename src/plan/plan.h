@@ -93,6 +93,10 @@ typedef struct TenantSnapshot
 	bool		role_exists;
 	const char *role_marked_for;	/* the tenant its marker names; NULL: none */
 	List	   *role_members;	/* members of the tenant role, sorted */
+	List	   *role_members_unrevokable;	/* of those, members the caller
+											 * cannot remove: from PostgreSQL
+											 * 16 only the grantor (or a
+											 * superuser) can */
 	const char *caller;			/* current user: the admin of offboarding */
 	bool		caller_is_superuser;
 	bool		caller_can_createrole;

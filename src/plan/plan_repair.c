@@ -24,7 +24,7 @@ static List *plan_unfinished(List *plan, List *datnames);
 Step *
 plan_report(const char *object_type, const char *name, const char *problem)
 {
-	return make_step(STEP_REPORT, object_type, name, NULL, pstrdup("SELECT true"), NULL, problem);
+	return make_step(STEP_REPORT, object_type, name, NULL, NULL, NULL, problem);
 }
 
 static Step *
@@ -62,6 +62,13 @@ plan_role(List *plan, const Tenant *t, const TenantSnapshot *snap)
 	{
 		const char *member = lfirst(lc);
 
+		if (list_member(snap->role_members_unrevokable, member))
+		{
+			plan = lappend(plan, plan_report("role", t->name,
+											 psprintf("role \"%s\" is a member of the tenant role, granted by a role whose grants only it or a superuser can revoke (PostgreSQL 16 and later)",
+													  member)));
+			continue;
+		}
 		plan = lappend(plan, make_step(STEP_REVOKE_MEMBER, "role", t->name, NULL,
 									   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members a"
 												" WHERE a.roleid = %s AND a.member = %s AND " MEMBERSHIP_CONFERS_SQL("a") ")",

@@ -71,9 +71,13 @@ cluster_states_sql(void)
 					" LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname"
 					" UNION ALL SELECT 'role', t.tenant, NULL, %s, NULL"
 					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
-					" UNION ALL SELECT DISTINCT 'member', t.tenant, NULL, m.rolname::pg_catalog.text, NULL"
+					" UNION ALL SELECT 'member', t.tenant, NULL, m.rolname::pg_catalog.text,"
+					" pg_catalog.bool_and(c.rolsuper OR pg_catalog.current_setting('server_version_num')::pg_catalog.int4 < 160000"
+					" OR pg_catalog.pg_has_role(CURRENT_USER, a.grantor, 'USAGE'))::pg_catalog.text"
 					" FROM tenant t JOIN pg_catalog.pg_auth_members a ON a.roleid = t.oid"
-					" JOIN pg_catalog.pg_roles m ON m.oid = a.member WHERE " MEMBERSHIP_CONFERS_SQL("a")
+					" JOIN pg_catalog.pg_roles m ON m.oid = a.member, caller c"
+					" WHERE " MEMBERSHIP_CONFERS_SQL("a")
+					" GROUP BY t.tenant, m.rolname"
 					" UNION ALL SELECT 'database', x.tenant, d.datname::pg_catalog.text, %s,"
 					" pg_catalog.has_database_privilege(SESSION_USER, d.oid, 'CONNECT')::pg_catalog.text"
 					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname"
@@ -289,7 +293,11 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index)
 			snap->role_marked_for = marker_owner(true, ROWS_CELL(rows, i, 1), name);
 		}
 		else if (strcmp(kind, "member") == 0)
+		{
 			snap->role_members = lappend(snap->role_members, name);
+			if (!is_true(flag))
+				snap->role_members_unrevokable = lappend(snap->role_members_unrevokable, name);
+		}
 		else if (strcmp(kind, "database") == 0)
 		{
 			DatabaseState *db = registered_database(snap, datname);
@@ -356,6 +364,10 @@ read_unfinished_databases(const char *tenant)
 							 " AND a.cluster IS NOT DISTINCT FROM $4"
 							 " AND COALESCE(a.cluster_user, a.current_user_name) = $3"
 							 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || $2 || ' ')"
+							 /* done: it was renamed, so one of that name now is not ours */
+							 " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log o"
+							 " WHERE o.operation_id = a.operation_id AND o.step = a.step"
+							 " AND o.object_name = a.object_name AND o.phase = '" PHASE_DONE "' AND o.id > a.id)"
 							 " AND CASE WHEN $1 IS NULL"
 							 " THEN NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE r.name = a.tenant)"
 							 " ELSE a.tenant = $1 END)", 4, args);
@@ -405,6 +417,10 @@ read_unfinished_of(List *tenants, HTAB *index)
 						 " AND a.cluster IS NOT DISTINCT FROM $4"
 						 " AND COALESCE(a.cluster_user, a.current_user_name) = u.owner"
 						 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || u.datname || ' ')"
+						 /* done: it was renamed, so one of that name now is not ours */
+						 " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log o"
+						 " WHERE o.operation_id = a.operation_id AND o.step = a.step"
+						 " AND o.object_name = a.object_name AND o.phase = '" PHASE_DONE "' AND o.id > a.id)"
 						 " AND a.tenant = ANY ($1::pg_catalog.text[])"
 						 " ORDER BY 1, 2", 4, args);
 	vouched = SPI_tuptable;

@@ -115,6 +115,33 @@ for my $major (@majors)
 	control("SELECT tenancy.resume('$tenant')");
 	ok($t->login_ok($tenant, $pw, "${tenant}_db1"), "$major: a resumed tenant logs in again");
 
+	# the rest of the lifecycle there: a new password, a database more and
+	# less, a session ended by suspend
+	my $pw2 = control("SELECT tenancy.rotate_password('$tenant')");
+	ok(!$t->login_ok($tenant, $pw, "${tenant}_db1") && $t->login_ok($tenant, $pw2, "${tenant}_db1"),
+		"$major: after rotate_password only the new password logs in");
+	$pw = $pw2;
+	is(control("SELECT tenancy.add_database('$tenant', 'db3')"), "${tenant}_db3",
+		"$major: add_database creates it on the target");
+	ok($t->login_ok($tenant, $pw, "${tenant}_db3"), "$major: the tenant logs in to it");
+	control("SELECT tenancy.set_deletion_protection('$tenant', false)");
+	control("SELECT tenancy.remove_database('$tenant', 'db3')");
+	is($t->bootstrap_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = '${tenant}_db3'"),
+		'0', "$major: remove_database drops it there");
+	my $open = do
+	{
+		local $ENV{PGPASSWORD} = $pw;
+		$t->node->background_psql("${tenant}_db1", on_error_stop => 0,
+			extra_params => [ '-d', $t->connstr($tenant, "${tenant}_db1") ]);
+	};
+	is($t->bootstrap_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE usename = '$tenant'"),
+		'1', "$major: the tenant has a session open on the target");
+	control("SELECT tenancy.suspend('$tenant')");
+	is($t->bootstrap_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE usename = '$tenant'"),
+		'0', "$major: suspend ends it");
+	control("SELECT tenancy.resume('$tenant')");
+	eval { $open->quit };
+
 	# IAM auth: the tenant is a member of rds_iam there
 	control("SELECT * FROM tenancy.onboard('$other', ARRAY['db1'], cluster => '$cluster')");
 	is($t->bootstrap_psql('postgres', "SELECT pg_has_role('$other', 'rds_iam', 'MEMBER')"),
@@ -133,6 +160,13 @@ for my $major (@majors)
 		'0', "$major: no verifier or password in the audit log");
 	is(control('SELECT count(*) FROM tenancy.verify_audit_log()'), '0', "$major: the audit chain holds");
 
+	# the server stays while tenants live on its cluster
+	($ret, $out, $err) = $control->psql('postgres', "DROP SERVER $cluster CASCADE");
+	like($err, qr/cannot drop or rename server "$cluster" while 2 tenants live on that cluster/,
+		"$major: DROP SERVER is refused while tenants live there");
+	($ret, $out, $err) = $control->psql('postgres', "ALTER SERVER $cluster RENAME TO elsewhere");
+	like($err, qr/cannot drop or rename server "$cluster"/, "$major: ... and so is renaming it");
+
 	# offboard: nothing of the tenants left on the target
 	for my $name ($tenant, $other)
 	{
@@ -146,6 +180,9 @@ for my $major (@majors)
 		'00', "$major: offboarding leaves neither role nor database on the target");
 	is(control("SELECT tenants FROM tenancy.clusters WHERE cluster = '$cluster'"), '0',
 		"$major: tenancy.clusters counts no tenant left");
+	control("DROP SERVER $cluster CASCADE");
+	is(control("SELECT count(*) FROM pg_foreign_server WHERE srvname = '$cluster'"), '0',
+		"$major: with no tenant left, the server can go");
 	$t->stop;
 }
 
