@@ -401,6 +401,19 @@ remote_error(const PGresult *res, const char *database)
 	return edata;
 }
 
+static void lost_connection(PGconn *conn, const char *database) pg_attribute_noreturn();
+
+static void
+lost_connection(PGconn *conn, const char *database)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
+					current_cluster->name, database_or_default(database)),
+			 errdetail_internal("%s", libpq_message(conn))));
+	pg_unreachable();
+}
+
 /*
  * Runs SQL on a connection (with parameters: one statement; without: any
  * number, in one implicit transaction unless they say otherwise) and
@@ -419,22 +432,14 @@ remote_exec(PGconn *conn, const char *database, const char *sql, int nparams,
 
 	if (!(nparams ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
 		  : PQsendQuery(conn, sql)))
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
-						current_cluster->name, database_or_default(database)),
-				 errdetail_internal("%s", libpq_message(conn))));
+		lost_connection(conn, database);
 	PG_TRY();
 	{
 		while (PQisBusy(conn))
 		{
 			wait_for_socket(conn, false, deadline, "waiting for", database_or_default(database));
 			if (!PQconsumeInput(conn))
-				ereport(ERROR,
-						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
-								current_cluster->name, database_or_default(database)),
-						 errdetail_internal("%s", libpq_message(conn))));
+				lost_connection(conn, database);
 		}
 	}
 	PG_CATCH();
@@ -461,11 +466,7 @@ remote_exec(PGconn *conn, const char *database, const char *sql, int nparams,
 		}
 	}
 	if (result == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
-						current_cluster->name, database_or_default(database)),
-				 errdetail_internal("%s", libpq_message(conn))));
+		lost_connection(conn, database);
 	if (throw && PQresultStatus(result) == PGRES_FATAL_ERROR)
 	{
 		ErrorData  *edata = remote_error(result, database);
