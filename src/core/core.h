@@ -143,7 +143,6 @@ extern struct pg_result *remote_exec(struct pg_conn *conn, const char *database,
 									 const char *const *params, bool throw);
 extern ErrorData *remote_error(const struct pg_result *res, const char *database);
 extern Rows *cluster_query(const char *sql, int nparams, const char *const *params);
-extern int	cluster_version(void);
 
 /* in aurora_tenancy.c */
 extern bool loaded_at_startup;

@@ -10,7 +10,8 @@
  * bounded by connect_timeout (default 10 s), each remote statement by
  * tenancy.remote_statement_timeout.  One connection per database is kept
  * for the rest of the transaction (the snapshot reader and the executor
- * share it) and closed at its end, whatever way it ends.
+ * share it); at its end all are closed but the cluster's dbname one, kept
+ * for the next operation (see end_of_transaction()).
  */
 #include "core/core.h"
 
@@ -21,7 +22,9 @@
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -29,16 +32,22 @@
 
 typedef struct RemoteConnection
 {
+	char	   *cluster;		/* whose, as whom (the mapping is the
+								 * current user's), and where */
+	Oid			userid;
 	char	   *database;
 	PGconn	   *conn;
 	PostgresPollingStatusType poll; /* while connecting: what libpq waits for */
 	TimestampTz deadline;		/* of connecting */
 	bool		connecting;
+	bool		kept;			/* the cluster's dbname: outlives a committed
+								 * transaction, as postgres_fdw's do */
+	bool		stale;			/* its server or user mapping changed */
 } RemoteConnection;
 
-/* open connections of this transaction, in TopMemoryContext */
+/* open connections, in TopMemoryContext */
 static List *connections = NIL;
-static bool callback_registered = false;
+static bool callbacks_registered = false;
 
 int			tenancy_remote_statement_timeout = 300000;
 
@@ -56,18 +65,49 @@ close_connection(RemoteConnection *rc)
 	if (!rc->connecting && PQtransactionStatus(rc->conn) == PQTRANS_ACTIVE)
 		cancel_remote(rc->conn);
 	PQfinish(rc->conn);
+	pfree(rc->cluster);
 	pfree(rc->database);
 	pfree(rc);
 }
 
+/*
+ * At the end of a transaction every connection is closed but, after a
+ * commit, an idle one to a cluster's dbname: the next operation on that
+ * cluster (onboarding one tenant after another) need not log in again.
+ * Connections to tenant databases never stay: they would keep those
+ * databases from being dropped.
+ */
 static void
-close_all_connections(XactEvent event, void *arg)
+end_of_transaction(XactEvent event, void *arg)
 {
+	List	   *open = NIL;
+	ListCell   *lc;
+
 	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
 		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
-	while (connections != NIL)
-		close_connection(linitial(connections));
+	foreach(lc, connections)
+	{
+		RemoteConnection *rc = lfirst(lc);
+
+		if (event == XACT_EVENT_COMMIT && rc->kept && !rc->connecting && !rc->stale &&
+			PQstatus(rc->conn) == CONNECTION_OK && PQtransactionStatus(rc->conn) == PQTRANS_IDLE)
+			continue;
+		open = lappend(open, rc);
+	}
+	foreach(lc, open)
+		close_connection(lfirst(lc));
+	list_free(open);
+}
+
+/* A changed server or user mapping: their connections are made anew. */
+static void
+options_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	ListCell   *lc;
+
+	foreach(lc, connections)
+		((RemoteConnection *) lfirst(lc))->stale = true;
 }
 
 static const char *
@@ -141,7 +181,8 @@ find_connection(const char *database)
 	{
 		RemoteConnection *rc = lfirst(lc);
 
-		if (strcmp(rc->database, database) == 0)
+		if (strcmp(rc->cluster, current_cluster->name) == 0 && rc->userid == GetUserId() &&
+			strcmp(rc->database, database) == 0)
 			return rc;
 	}
 	return NULL;
@@ -166,15 +207,19 @@ remote_connect_start(const char *database)
 	database = database_or_default(database);
 	if ((rc = find_connection(database)) != NULL)
 	{
+		/* one kept from before may have been closed by the target meanwhile */
 		if (rc->connecting ||
-			(PQstatus(rc->conn) == CONNECTION_OK && PQtransactionStatus(rc->conn) == PQTRANS_IDLE))
+			(!rc->stale && PQconsumeInput(rc->conn) && PQstatus(rc->conn) == CONNECTION_OK &&
+			 PQtransactionStatus(rc->conn) == PQTRANS_IDLE))
 			return;
 		close_connection(rc);
 	}
-	if (!callback_registered)
+	if (!callbacks_registered)
 	{
-		RegisterXactCallback(close_all_connections, NULL);
-		callback_registered = true;
+		RegisterXactCallback(end_of_transaction, NULL);
+		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, options_changed, (Datum) 0);
+		CacheRegisterSyscacheCallback(USERMAPPINGOID, options_changed, (Datum) 0);
+		callbacks_registered = true;
 	}
 
 	keywords = palloc(sizeof(char *) * (c->noptions + 4));
@@ -193,7 +238,10 @@ remote_connect_start(const char *database)
 
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	rc = palloc0(sizeof(RemoteConnection));
+	rc->cluster = pstrdup(c->name);
+	rc->userid = GetUserId();
 	rc->database = pstrdup(database);
+	rc->kept = strcmp(database, c->dbname) == 0;
 	rc->conn = PQconnectStartParams(keywords, values, false);
 	rc->poll = PGRES_POLLING_WRITING;
 	rc->connecting = true;
@@ -294,14 +342,17 @@ remote_connection(const char *database)
 	return rc->conn;
 }
 
-/* Closes the connection to a database (NULL: the cluster's dbname), if open. */
+/*
+ * Closes the connection to a tenant database, if open (the one to the
+ * cluster's dbname stays for the rest of the transaction, and after it).
+ */
 void
 remote_disconnect(const char *database)
 {
 	RemoteConnection *rc = current_cluster ?
 		find_connection(database_or_default(database)) : NULL;
 
-	if (rc)
+	if (rc && !rc->kept)
 		close_connection(rc);
 }
 
@@ -350,6 +401,19 @@ remote_error(const PGresult *res, const char *database)
 	return edata;
 }
 
+static void lost_connection(PGconn *conn, const char *database) pg_attribute_noreturn();
+
+static void
+lost_connection(PGconn *conn, const char *database)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
+					current_cluster->name, database_or_default(database)),
+			 errdetail_internal("%s", libpq_message(conn))));
+	pg_unreachable();
+}
+
 /*
  * Runs SQL on a connection (with parameters: one statement; without: any
  * number, in one implicit transaction unless they say otherwise) and
@@ -368,22 +432,14 @@ remote_exec(PGconn *conn, const char *database, const char *sql, int nparams,
 
 	if (!(nparams ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
 		  : PQsendQuery(conn, sql)))
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
-						current_cluster->name, database_or_default(database)),
-				 errdetail_internal("%s", libpq_message(conn))));
+		lost_connection(conn, database);
 	PG_TRY();
 	{
 		while (PQisBusy(conn))
 		{
 			wait_for_socket(conn, false, deadline, "waiting for", database_or_default(database));
 			if (!PQconsumeInput(conn))
-				ereport(ERROR,
-						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
-								current_cluster->name, database_or_default(database)),
-						 errdetail_internal("%s", libpq_message(conn))));
+				lost_connection(conn, database);
 		}
 	}
 	PG_CATCH();
@@ -410,11 +466,7 @@ remote_exec(PGconn *conn, const char *database, const char *sql, int nparams,
 		}
 	}
 	if (result == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("lost the connection to cluster \"%s\", database \"%s\"",
-						current_cluster->name, database_or_default(database)),
-				 errdetail_internal("%s", libpq_message(conn))));
+		lost_connection(conn, database);
 	if (throw && PQresultStatus(result) == PGRES_FATAL_ERROR)
 	{
 		ErrorData  *edata = remote_error(result, database);
@@ -485,13 +537,4 @@ cluster_query(const char *sql, int nparams, const char *const *params)
 	if (execute_as(GetUserId(), sql, nparams, types, values, nulls) != SPI_OK_SELECT)
 		elog(ERROR, "cluster query returned no rows: %s", sql);
 	return rows_of_spi();
-}
-
-/* The server_version_num of the cluster the operation acts on. */
-int
-cluster_version(void)
-{
-	if (current_cluster)
-		return PQserverVersion(remote_connection(NULL));
-	return PG_VERSION_NUM;
 }

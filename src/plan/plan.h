@@ -102,7 +102,6 @@ typedef struct TenantSnapshot
 	bool		caller_can_createrole;
 	bool		caller_can_createdb;
 	const char *session_user_name;
-	int			server_version;	/* server_version_num */
 	bool		iam_role_exists;	/* tenancy.iam_role */
 	bool		caller_in_iam_role; /* inherits it (a superuser: never) */
 	const char *template_problem;	/* why tenancy.database_template is

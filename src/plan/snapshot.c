@@ -13,7 +13,7 @@
  *	  the caller, in SPI; a target: as the mapped user, over libpq): the
  *	  caller (current user, superuser, CREATEROLE, CREATEDB), its session
  *	  user and whether that may connect to each database (as the executor
- *	  will), the server version, the IAM role, what is wrong with the
+ *	  will), the IAM role, what is wrong with the
  *	  database template, the tenant role and its marker, its members, each
  *	  registered database's existence, marker and other grantees, stray
  *	  databases carrying the tenant's marker, and the other databases where
@@ -56,7 +56,6 @@ cluster_states_sql(void)
 					" UNION ALL SELECT 'createrole', NULL, NULL, NULL, (rolsuper OR rolcreaterole)::pg_catalog.text FROM caller"
 					" UNION ALL SELECT 'createdb', NULL, NULL, NULL, (rolsuper OR rolcreatedb)::pg_catalog.text FROM caller"
 					" UNION ALL SELECT 'session', NULL, NULL, SESSION_USER::pg_catalog.text, NULL"
-					" UNION ALL SELECT 'version', NULL, NULL, pg_catalog.current_setting('server_version_num'), NULL"
 					" UNION ALL SELECT 'iam_role', NULL, NULL, i.rolname::pg_catalog.text,"
 					" (NOT c.rolsuper AND pg_catalog.pg_has_role(CURRENT_USER, i.oid, 'USAGE'))::pg_catalog.text"
 					" FROM pg_catalog.pg_roles i, caller c WHERE i.rolname = $3"
@@ -263,8 +262,6 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index)
 					s->caller_can_createdb = is_true(flag);
 				else if (strcmp(kind, "session") == 0)
 					s->session_user_name = name;
-				else if (strcmp(kind, "version") == 0)
-					s->server_version = pg_strtoint32(name);
 				else if (strcmp(kind, "iam_role") == 0)
 				{
 					s->iam_role_exists = true;

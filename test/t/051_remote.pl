@@ -12,33 +12,12 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use Target;
+use Control;
 
 my @majors = grep { Target::available($_) } (15, 17);
 plan skip_all => 'no target PostgreSQL installed' unless @majors;
 
-my $control = PostgreSQL::Test::Cluster->new('control');
-$control->init;
-$control->append_conf('postgresql.conf', "shared_preload_libraries = 'aurora_tenancy'\n"
-	  . "password_encryption = 'scram-sha-256'\n");
-$control->start;
-$control->safe_psql('postgres', 'CREATE EXTENSION aurora_tenancy');
-
-sub control { return $control->safe_psql('postgres', $_[0]) }
-
-# A server and the superuser's mapping for a target, named $name.
-sub add_cluster
-{
-	my ($name, $t) = @_;
-	my $ca = $t->ca_file;
-	control(qq{
-CREATE SERVER $name FOREIGN DATA WRAPPER aurora_tenancy OPTIONS (
-	host 'localhost', hostaddr '127.0.0.1', port '@{[ $t->port ]}', dbname 'postgres',
-	sslmode 'verify-full', sslrootcert '$ca', auth 'password');
-CREATE USER MAPPING FOR CURRENT_USER SERVER $name
-	OPTIONS (user '@{[ $t->admin_user ]}', password '@{[ $t->admin_password ]}');
-});
-	return;
-}
+my $control = Control::start();
 
 for my $major (@majors)
 {

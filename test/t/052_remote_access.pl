@@ -13,47 +13,26 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use Target;
+use Control;
 
 plan skip_all => 'no target PostgreSQL installed' unless Target::available(15);
 
 my $t = Target->new('target', 15, log_statement => 1);
 $t->start;
-my $control = PostgreSQL::Test::Cluster->new('control');
-$control->init;
-$control->append_conf('postgresql.conf', "shared_preload_libraries = 'aurora_tenancy'\n");
-$control->start;
+my $control = Control::start();
 
 my $port  = $t->port;
 my $ca    = $t->ca_file;
 my $admin = $t->admin_user;
 my $apw   = $t->admin_password;
-my $where = "host 'localhost', hostaddr '127.0.0.1', port '$port', dbname 'postgres',"
-  . " sslmode 'verify-full', sslrootcert '$ca'";
+my $where = server_options($t);
 
-$control->safe_psql('postgres', qq{
-CREATE EXTENSION aurora_tenancy;
-CREATE SERVER aurora FOREIGN DATA WRAPPER aurora_tenancy OPTIONS ($where);
-CREATE USER MAPPING FOR CURRENT_USER SERVER aurora OPTIONS (user '$admin', password '$apw');
+add_cluster('aurora', $t);
+control(q{
 CREATE ROLE dba LOGIN;
 GRANT USAGE ON SCHEMA tenancy TO dba;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tenancy TO dba;
 });
-
-# psql as $role on the control cluster: (stdout, stderr)
-sub control_as
-{
-	my ($role, $sql) = @_;
-	my ($ret, $out, $err) = $control->psql('postgres',
-		($role ? "SET SESSION AUTHORIZATION $role; " : '') . $sql);
-	return ($out, $err);
-}
-
-sub onboard_sql
-{
-	my ($tenant, $cluster, $iam) = @_;
-	return "SELECT changes FROM tenancy.onboard('$tenant', ARRAY['db1'], iam_auth => "
-	  . ($iam ? 'true' : 'false') . ", cluster => '$cluster')";
-}
 
 # --- the server's options ---
 my ($out, $err) = control_as(undef,

@@ -14,6 +14,7 @@ use Time::HiRes qw(usleep);
 use FindBin;
 use lib $FindBin::RealBin;
 use Target;
+use Control;
 
 plan skip_all => 'no target PostgreSQL 15 installed' unless Target::available(15);
 
@@ -23,24 +24,15 @@ my $port  = $t->port;
 my $ca    = $t->ca_file;
 my $admin = $t->admin_user;
 my $apw   = $t->admin_password;
-my $where = "host 'localhost', hostaddr '127.0.0.1', port '$port', dbname 'postgres',"
-  . " sslmode 'verify-full', sslrootcert '$ca'";
+my $where = server_options($t);
 
 # The control cluster's environment knows the target's CA, as a host
 # with the RDS bundle in PGSSLROOTCERT (or ~/.postgresql/root.crt) does.
-my $control = PostgreSQL::Test::Cluster->new('control');
-$control->init;
-$control->append_conf('postgresql.conf', "shared_preload_libraries = 'aurora_tenancy'\n");
-{
-	local $ENV{PGSSLROOTCERT} = $ca;
-	$control->start;
-}
+my $control = Control::start(env => { PGSSLROOTCERT => $ca });
 
 # the README's setup of an admin
+add_cluster('aurora', $t);
 $control->safe_psql('postgres', qq{
-CREATE EXTENSION aurora_tenancy;
-CREATE SERVER aurora FOREIGN DATA WRAPPER aurora_tenancy OPTIONS ($where);
-CREATE USER MAPPING FOR CURRENT_USER SERVER aurora OPTIONS (user '$admin', password '$apw');
 CREATE ROLE dba LOGIN;
 GRANT USAGE ON SCHEMA tenancy TO dba;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tenancy TO dba;
@@ -51,26 +43,6 @@ like($readme_grant_err, qr/privileges on tenancy.marker_key cannot be granted/,
 	'a GRANT on all tables of the schema would reach the marker key: refused');
 $control->safe_psql('postgres', 'GRANT SELECT ON tenancy.registry, tenancy.tenant_databases,'
 	  . ' tenancy.audit_log, tenancy.tenants, tenancy.clusters TO dba');
-
-sub control { return $control->safe_psql('postgres', $_[0]) }
-
-# psql as $role on the control cluster: (stdout, stderr)
-sub control_as
-{
-	my ($role, $sql) = @_;
-	my ($ret, $out, $err) = $control->psql('postgres',
-		($role ? "SET SESSION AUTHORIZATION $role; " : '') . $sql);
-	return ($out, $err);
-}
-
-sub onboard_sql
-{
-	my ($tenant, $cluster, $iam, @dbs) = @_;
-	@dbs = ('db1') unless @dbs;
-	return "SELECT changes FROM tenancy.onboard('$tenant', ARRAY["
-	  . join(',', map { "'$_'" } @dbs) . "], iam_auth => "
-	  . ($iam ? 'true' : 'false') . ", cluster => '$cluster')";
-}
 
 sub offboard
 {

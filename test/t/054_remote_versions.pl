@@ -12,17 +12,12 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use Target;
+use Control;
 
 my @majors = grep { Target::available($_) } (13, 14, 17);
 plan skip_all => 'no PostgreSQL 13, 14 or 17 installed' unless @majors;
 
-my $control = PostgreSQL::Test::Cluster->new('control');
-$control->init;
-$control->append_conf('postgresql.conf', "shared_preload_libraries = 'aurora_tenancy'\n");
-$control->start;
-$control->safe_psql('postgres', 'CREATE EXTENSION aurora_tenancy');
-
-sub control { return $control->safe_psql('postgres', $_[0]) }
+my $control = Control::start();
 
 for my $major (@majors)
 {
@@ -30,13 +25,7 @@ for my $major (@majors)
 	$t->start;
 	my $cluster = "pg$major";
 	my $tenant  = "v$major";
-	control(qq{
-CREATE SERVER $cluster FOREIGN DATA WRAPPER aurora_tenancy OPTIONS (
-	host 'localhost', hostaddr '127.0.0.1', port '@{[ $t->port ]}', dbname 'postgres',
-	sslmode 'verify-full', sslrootcert '@{[ $t->ca_file ]}');
-CREATE USER MAPPING FOR CURRENT_USER SERVER $cluster
-	OPTIONS (user '@{[ $t->admin_user ]}', password '@{[ $t->admin_password ]}');
-});
+	add_cluster($cluster, $t);
 	is($t->bootstrap_psql('postgres', 'SHOW server_version_num') =~ /^$major/ ? 1 : 0, 1,
 		"$major: the target runs PostgreSQL $major");
 
