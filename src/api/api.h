@@ -28,6 +28,7 @@ extern int	run_plan(const char *operation, const char *tenant, List *plan,
 extern int	run_plan_in(Executor *ex, const char *operation, const char *tenant,
 						List *plan, Step *watched, bool *watched_ran);
 extern void refuse_null(const char *argument);
+extern ErrorData *run_isolated(void (*fn) (void *), void *arg);
 extern bool audit_says(const char *tenant, const char *object_name,
 					   const char *step);
 

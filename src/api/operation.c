@@ -19,6 +19,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 /*
@@ -396,6 +397,39 @@ run_plan_in(Executor *ex, const char *operation, const char *tenant, List *plan,
 	}
 	executor_end(ex);
 	return changes;
+}
+
+/*
+ * Runs fn(arg) in a subtransaction; returns its error (NULL: none), the
+ * caller's transaction going on either way.  For operations over many
+ * tenants: one cluster that is down does not stop the others.  What fn
+ * changed through the executor is committed already, step by step.
+ */
+ErrorData *
+run_isolated(void (*fn) (void *), void *arg)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller_context);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller_context);
+	CurrentResourceOwner = caller_owner;
+	return edata;
 }
 
 /*

@@ -215,27 +215,84 @@ dry_run_all(Tuplestorestate *store, TupleDesc desc, Executor *ex, List *checked)
 	}
 }
 
+/* One cluster's tenants, checked together: what check() does for each cluster. */
+typedef struct ClusterCheck
+{
+	const char *cluster;		/* NULL: this one */
+	List	   *group;			/* Tenant * */
+	bool		deep;
+	ReturnSetInfo *rsinfo;
+} ClusterCheck;
+
+static void
+check_cluster(void *arg)
+{
+	ClusterCheck *cc = arg;
+	List	   *present = NIL;
+	List	   *databases = NIL;
+	List	   *checked = NIL;
+	TenantSnapshot **snaps;
+	Executor   *ex;
+	ListCell   *lc;
+	int			k = 0;
+
+	use_cluster(cc->cluster);
+	foreach(lc, cc->group)
+		if (strcmp(((Tenant *) lfirst(lc))->state, STATE_OFFBOARDING) != 0)
+			present = lappend(present, lfirst(lc));
+
+	/* a remote admin unfit to act is refused, as for every operation */
+	if (cc->cluster != NULL && present != NIL)
+		(void) read_checked_snapshot(linitial(present), false);
+	snaps = read_tenant_snapshots(present);
+
+	foreach(lc, cc->group)
+	{
+		Tenant	   *t = lfirst(lc);
+		Checked    *c = palloc0(sizeof(Checked));
+
+		c->tenant = t->name;
+		if (strcmp(t->state, STATE_OFFBOARDING) == 0)
+			c->plan = list_make1(plan_report("tenant", t->name,
+											 "its offboarding was interrupted: call tenancy.offboard() again"));
+		else
+		{
+			TenantSnapshot *snap = snaps[k++];
+
+			for (int i = 0; cc->deep && i < t->ndatabases; i++)
+				if (snap->databases[i].exists && snap->databases[i].session_can_connect)
+					databases = lappend(databases, (char *) t->database_names[i]);
+			c->plan = plan_repair(t, snap, PLACEHOLDER_VERIFIER, cc->deep);
+		}
+		checked = lappend(checked, c);
+	}
+
+	ex = executor_begin("check", NULL, true);
+	executor_start_databases(ex, databases);
+	dry_run_all(cc->rsinfo->setResult, cc->rsinfo->setDesc, ex, checked);
+	executor_end(ex);
+}
+
 /*
  * check(tenant, deep): a dry run of repair's plans.  Deep, it looks inside
- * every tenant database, with workers started several at once, ahead of the
- * steps that need them; not deep, it reads only what the catalogs of the
- * extension's database and the cluster-wide catalogs tell, and starts no
- * worker at all.  Per cluster, the tenants' snapshots are read together and
- * their plans dry-run together: a constant number of statements, not a few
- * per tenant.
+ * every tenant database, with workers (or, on a target, connections)
+ * started several at once, ahead of the steps that need them; not deep, it
+ * reads only what the catalogs of the extension's database and the
+ * cluster-wide catalogs tell, and starts no worker at all.  Checking every
+ * tenant, a cluster that cannot be checked (a target down, a login refused)
+ * is one row saying why, and the others are checked all the same.
  */
 Datum
 tenancy_check(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		deep = PG_NARGS() < 2 || PG_ARGISNULL(1) || PG_GETARG_BOOL(1);
+	bool		everyone = PG_ARGISNULL(0);
 	List	   *tenants = NIL;
-	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (PG_ARGISNULL(0))
+	if (everyone)
 		tenants = load_all_tenants();
 	else
 	{
@@ -248,61 +305,31 @@ tenancy_check(PG_FUNCTION_ARGS)
 	/* one executor per cluster, its tenants after each other */
 	while (tenants != NIL)
 	{
-		const char *cluster = ((Tenant *) linitial(tenants))->cluster;
-		List	   *group = NIL;
-		List	   *present = NIL;
-		List	   *databases = NIL;
-		List	   *checked = NIL;
-		TenantSnapshot **snaps;
-		Executor   *ex;
-		int			k = 0;
+		ClusterCheck cc = {((Tenant *) linitial(tenants))->cluster, NIL,
+			PG_NARGS() < 2 || PG_ARGISNULL(1) || PG_GETARG_BOOL(1), rsinfo};
+		ErrorData  *edata;
 
 		while (tenants != NIL &&
-			   (cluster == NULL) == (((Tenant *) linitial(tenants))->cluster == NULL) &&
-			   (cluster == NULL || strcmp(cluster, ((Tenant *) linitial(tenants))->cluster) == 0))
+			   (cc.cluster == NULL) == (((Tenant *) linitial(tenants))->cluster == NULL) &&
+			   (cc.cluster == NULL || strcmp(cc.cluster, ((Tenant *) linitial(tenants))->cluster) == 0))
 		{
-			group = lappend(group, linitial(tenants));
+			cc.group = lappend(cc.group, linitial(tenants));
 			tenants = list_delete_first(tenants);
 		}
-		use_cluster(cluster);
-		foreach(lc, group)
-			if (strcmp(((Tenant *) lfirst(lc))->state, STATE_OFFBOARDING) != 0)
-				present = lappend(present, lfirst(lc));
-
-		/* a remote admin unfit to act is refused, as for every operation */
-		if (cluster != NULL && present != NIL)
-			(void) read_checked_snapshot(linitial(present), false);
-		snaps = read_tenant_snapshots(present);
-
-		foreach(lc, group)
+		if (!everyone)
+			check_cluster(&cc);
+		else if ((edata = run_isolated(check_cluster, &cc)) != NULL)
 		{
-			Tenant	   *t = lfirst(lc);
-			Checked    *c = palloc0(sizeof(Checked));
+			Checked		c = {NULL, NIL};
 
-			c->tenant = t->name;
-			if (strcmp(t->state, STATE_OFFBOARDING) == 0)
-				c->plan = list_make1(plan_report("tenant", t->name,
-												 "its offboarding was interrupted: call tenancy.offboard() again"));
-			else
-			{
-				TenantSnapshot *snap = snaps[k++];
-
-				for (int i = 0; deep && i < t->ndatabases; i++)
-					if (snap->databases[i].exists && snap->databases[i].session_can_connect)
-						databases = lappend(databases, (char *) t->database_names[i]);
-				c->plan = plan_repair(t, snap, PLACEHOLDER_VERIFIER, deep);
-			}
-			checked = lappend(checked, c);
+			c.plan = list_make1(plan_report("cluster", cc.cluster ? cc.cluster : "(this cluster)",
+											psprintf("could not be checked: %s", edata->message)));
+			emit_problems(rsinfo->setResult, rsinfo->setDesc, &c, (bool[]) {true}, (bool[]) {false});
 		}
-
-		ex = executor_begin("check", NULL, true);
-		executor_start_databases(ex, databases);
-		dry_run_all(rsinfo->setResult, rsinfo->setDesc, ex, checked);
-		executor_end(ex);
 	}
 
 	/* what only this cluster's catalogs tell */
-	if (PG_ARGISNULL(0))
+	if (everyone)
 	{
 		Executor   *ex;
 		Checked		c = {NULL, NIL};
@@ -317,6 +344,37 @@ tenancy_check(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* One tenant repaired, under its lock, on its cluster. */
+typedef struct TenantRepair
+{
+	const char *name;
+	int			changes;
+} TenantRepair;
+
+static void
+repair_tenant(void *arg)
+{
+	TenantRepair *tr = arg;
+	Tenant	   *t;
+	TenantSnapshot *snap;
+
+	lock_tenant(tr->name);
+	t = load_tenant(tr->name);
+	if (t == NULL || strcmp(t->state, STATE_OFFBOARDING) == 0)
+		return;
+	use_cluster(t->cluster);
+	snap = read_checked_snapshot(t, true);
+	tr->changes += run_plan("repair", t->name,
+							plan_repair(t, snap, snap->role_exists ?
+										NULL : scram_verifier(generate_password()), true),
+							NULL, NULL);
+}
+
+/*
+ * repair(tenant): runs what check() shows.  Repairing every tenant, one
+ * that cannot be repaired (its cluster down, a step refused) is a WARNING
+ * and the others are repaired all the same.
+ */
 Datum
 tenancy_repair(PG_FUNCTION_ARGS)
 {
@@ -330,19 +388,17 @@ tenancy_repair(PG_FUNCTION_ARGS)
 	tenants = tenants_covered(fcinfo);
 	foreach(lc, tenants)
 	{
-		Tenant	   *t;
-		TenantSnapshot *snap;
+		TenantRepair tr = {lfirst(lc), 0};
+		ErrorData  *edata;
 
-		lock_tenant(lfirst(lc));
-		t = load_tenant(lfirst(lc));
-		if (t == NULL || strcmp(t->state, STATE_OFFBOARDING) == 0)
-			continue;
-		use_cluster(t->cluster);
-		snap = read_checked_snapshot(t, true);
-		changes += run_plan("repair", t->name,
-							plan_repair(t, snap, snap->role_exists ?
-										NULL : scram_verifier(generate_password()), true),
-							NULL, NULL);
+		if (!PG_ARGISNULL(0))
+			repair_tenant(&tr);
+		else if ((edata = run_isolated(repair_tenant, &tr)) != NULL)
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("tenant \"%s\" was not repaired: %s", tr.name, edata->message),
+					 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
+		changes += tr.changes;
 	}
 	if (PG_ARGISNULL(0))
 	{

@@ -173,6 +173,13 @@ like($onboarding->{stderr}, qr/lost the connection to cluster "aurora"|could not
 	'the target dying mid-onboard is a clear error naming the cluster');
 ($out, $err) = control_as(undef, onboard_sql('f2', 'aurora'));
 like($err, qr/could not connect to cluster "aurora", database "postgres"/, 'while it is down, every call says so');
+like(control("SELECT object_name || ': ' || problem FROM tenancy.check() WHERE object_type = 'cluster'"),
+	qr/^aurora: could not be checked: could not connect to cluster "aurora"/m,
+	'check() of every tenant: a cluster that is down is one row, the others are checked');
+($out, $err) = control_as(undef, 'SELECT tenancy.repair()');
+like($err, qr/WARNING:  tenant "f2" was not repaired: could not connect to cluster "aurora"/,
+	'repair() of every tenant: a tenant whose cluster is down is a warning');
+is($out, '0', '... and the call completes');
 $t->start;
 is($control->safe_psql('postgres', "SELECT problem FROM tenancy.check('f2') WHERE object_type = 'audit'"),
 	'an audit intent has no outcome', "check() reports the step whose outcome nobody saw");
