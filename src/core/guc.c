@@ -115,7 +115,7 @@ GucInit(void)
 							   NULL, NULL, NULL);
 
 	DefineCustomIntVariable("tenancy.check_workers",
-							"Background workers check() keeps started ahead, to look into several tenant databases at once.",
+							"Background workers (on a target cluster: connections) check() keeps started ahead, to look into several tenant databases at once.",
 							NULL,
 							&tenancy_check_workers,
 							4, 1, 64,
