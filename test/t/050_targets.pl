@@ -12,9 +12,9 @@ use FindBin;
 use lib $FindBin::RealBin;
 use Target;
 
-my @majors = grep { Target::available($_) } (13, 14, 15, 17);
+my @majors = grep { Target::available($_) } (13, 14, 15, 16, 17);
 plan skip_all => 'no target PostgreSQL installed (tools/setup)' unless @majors;
-my @missing = grep { !Target::available($_) } (13, 14, 15, 17);
+my @missing = grep { !Target::available($_) } (13, 14, 15, 16, 17);
 note 'not installed, skipped: ' . join(', ', @missing) if @missing;
 
 # A CA that signed nothing the targets present.

@@ -14,8 +14,8 @@ use lib $FindBin::RealBin;
 use Target;
 use Control;
 
-my @majors = grep { Target::available($_) } (13, 14, 17);
-plan skip_all => 'no PostgreSQL 13, 14 or 17 installed' unless @majors;
+my @majors = grep { Target::available($_) } (13, 14, 16, 17);
+plan skip_all => 'no PostgreSQL 13, 14, 16 or 17 installed' unless @majors;
 
 my $control = Control::start();
 
@@ -78,14 +78,14 @@ for my $major (@majors)
 		$t->bootstrap_psql('postgres', "SET log_statement = 'none';"
 			  . " CREATE ROLE admin2 LOGIN CREATEROLE PASSWORD 'admin2-pw'");
 		control(qq{
-CREATE ROLE dba2;
-GRANT USAGE ON SCHEMA tenancy TO dba2;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tenancy TO dba2;
-GRANT USAGE ON FOREIGN SERVER $cluster TO dba2;
-CREATE USER MAPPING FOR dba2 SERVER $cluster OPTIONS (user 'admin2', password 'admin2-pw');
+CREATE ROLE dba${major};
+GRANT USAGE ON SCHEMA tenancy TO dba${major};
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tenancy TO dba${major};
+GRANT USAGE ON FOREIGN SERVER $cluster TO dba${major};
+CREATE USER MAPPING FOR dba${major} SERVER $cluster OPTIONS (user 'admin2', password 'admin2-pw');
 });
 		($ret, $out, $err) = $control->psql('postgres',
-			"SET SESSION AUTHORIZATION dba2; SELECT tenancy.suspend('$tenant')");
+			"SET SESSION AUTHORIZATION dba${major}; SELECT tenancy.suspend('$tenant')");
 		like($err, qr/permission denied to change role "$tenant".*\n.*needs ADMIN OPTION on it/,
 			"$major: an admin without ADMIN OPTION on the tenant is refused before the first step");
 		is(control("SELECT state FROM tenancy.tenants WHERE name = '$tenant'"), 'active',

@@ -5,7 +5,7 @@
 # (tenancy_admin) who is a member of rds_superuser (which, as on Aurora, may
 # end other roles' sessions) but not a superuser.
 # The bootstrap superuser logs in over the unix socket only, for the test's
-# own setup.  Major 15 is Debian's PostgreSQL; 13, 14 and 17 are the builds
+# own setup.  Major 15 is Debian's PostgreSQL; 13, 14, 16 and 17 are the builds
 # tools/setup unpacks to /opt/embedded-postgres/<major>.
 #
 #   plan skip_all => 'no PostgreSQL 17' unless Target::available(17);
