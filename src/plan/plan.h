@@ -70,6 +70,8 @@ typedef struct DatabaseState
 	const char *marked_for;		/* the tenant its marker names; NULL: none */
 	bool		session_can_connect;	/* the session user, as whom the
 										 * executor connects */
+	bool		privileges_differ;	/* PUBLIC holds a privilege, or the tenant
+									 * lacks one (database_privileges) */
 	List	   *other_grantees;	/* roles other than the tenant and the owner
 								 * holding privileges on it, sorted */
 } DatabaseState;
@@ -92,6 +94,10 @@ typedef struct TenantSnapshot
 {
 	bool		role_exists;
 	const char *role_marked_for;	/* the tenant its marker names; NULL: none */
+	bool		role_has_attribute; /* SUPERUSER, CREATEDB, ... (it must not) */
+	bool		role_can_login;
+	int			role_connection_limit;
+	bool		role_in_iam_role;	/* a member of tenancy.iam_role */
 	List	   *role_members;	/* members of the tenant role, sorted */
 	List	   *role_members_unrevokable;	/* of those, members the caller
 											 * cannot remove: from PostgreSQL

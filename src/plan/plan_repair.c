@@ -39,23 +39,32 @@ plan_unmark(const char *object_type, const char *name, const char *marker)
 							  object_type, marker));
 }
 
-/* What the tenant role must be, besides existing. */
+/*
+ * What the tenant role must be, besides existing.  Like every step of
+ * repair's plans that the cluster-wide catalogs can decide, a step is
+ * planned only where the snapshot shows it needed (its guard checks again
+ * when it runs): check() of a healthy tenant reads no guard at all.
+ */
 static List *
 plan_role(List *plan, const Tenant *t, const TenantSnapshot *snap)
 {
 	const char *lit = quote_literal_cstr(t->name);
 	const char *role = quote_identifier(t->name);
+	bool		login = strcmp(t->state, STATE_SUSPENDED) != 0;
 	ListCell   *lc;
 
-	plan = lappend(plan, make_step(STEP_ROLE_ATTRIBUTES, "role", t->name, NULL,
-								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s"
-											" AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls))",
-											lit),
-								   psprintf("ALTER ROLE %s NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
-											role),
-								   "the tenant role has an attribute it must not have"));
-	plan = lappend(plan, plan_login(t->name, strcmp(t->state, STATE_SUSPENDED) != 0));
-	plan = lappend(plan, plan_connection_limit(t->name, t->connection_limit));
+	if (snap->role_has_attribute)
+		plan = lappend(plan, make_step(STEP_ROLE_ATTRIBUTES, "role", t->name, NULL,
+									   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s"
+												" AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls))",
+												lit),
+									   psprintf("ALTER ROLE %s NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+												role),
+									   "the tenant role has an attribute it must not have"));
+	if (snap->role_can_login != login)
+		plan = lappend(plan, plan_login(t->name, login));
+	if (snap->role_connection_limit != t->connection_limit)
+		plan = lappend(plan, plan_connection_limit(t->name, t->connection_limit));
 
 	/* nobody, the admin included, is a member of a tenant role */
 	foreach(lc, snap->role_members)
@@ -204,6 +213,26 @@ plan_inside_reach(List *plan, List *steps, const TenantSnapshot *snap,
 	return plan;
 }
 
+/* A database's steps but those the snapshot shows are not needed. */
+static List *
+known_needed(List *steps, const DatabaseState *db)
+{
+	List	   *needed = NIL;
+	ListCell   *lc;
+
+	foreach(lc, steps)
+	{
+		Step	   *step = lfirst(lc);
+
+		if (db->exists && strcmp(step->name, STEP_CREATE_DATABASE) == 0)
+			continue;
+		if (db->exists && !db->privileges_differ && strcmp(step->name, STEP_DATABASE_PRIVILEGES) == 0)
+			continue;
+		needed = lappend(needed, step);
+	}
+	return needed;
+}
+
 #define NOT_THE_TENANTS \
 	"it has the tenant's name but not its marker: it is not known to be the tenant's, and is left to a person"
 
@@ -239,7 +268,8 @@ plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
 		plan = plan_role(plan, t, snap);
 	else
 		plan = lappend(plan, plan_create_role(&spec));
-	plan = lappend(plan, plan_iam_membership(t->name, t->iam_auth));
+	if (snap->role_in_iam_role != t->iam_auth)
+		plan = lappend(plan, plan_iam_membership(t->name, t->iam_auth));
 
 	for (i = 0; i < t->ndatabases; i++)
 	{
@@ -251,7 +281,8 @@ plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
 			plan = lappend(plan, plan_report("database", db->name, NOT_THE_TENANTS));
 			continue;
 		}
-		plan = plan_inside_reach(plan, plan_database(NIL, &spec, db->name, deep), snap, db);
+		plan = plan_inside_reach(plan, known_needed(plan_database(NIL, &spec, db->name, deep), db),
+								 snap, db);
 		plan = plan_other_grantees(plan, db);
 	}
 	if (strcmp(t->state, STATE_ONBOARDING) == 0)

@@ -70,6 +70,24 @@ cluster_states_sql(void)
 					" LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname"
 					" UNION ALL SELECT 'role', t.tenant, NULL, %s, NULL"
 					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
+					/* what the role's steps look at (see plan_role) */
+					" UNION ALL SELECT 'attributes', t.tenant, NULL, NULL,"
+					" (r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls)::pg_catalog.text"
+					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
+					" UNION ALL SELECT 'login', t.tenant, NULL, r.rolconnlimit::pg_catalog.text, r.rolcanlogin::pg_catalog.text"
+					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
+					" UNION ALL SELECT 'in_iam', t.tenant, NULL, NULL, 'true' FROM tenant t"
+					" WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles i ON i.oid = m.roleid"
+					" WHERE i.rolname = $3 AND m.member = t.oid)"
+					/* what database_privileges looks at (see plan_database) */
+					" UNION ALL SELECT 'privileges', x.tenant, d.datname::pg_catalog.text, NULL,"
+					" (EXISTS (SELECT 1 FROM pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))) a"
+					" WHERE a.grantee = 0)"
+					" OR (SELECT pg_catalog.count(DISTINCT a.privilege_type)"
+					" FROM pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))) a"
+					" WHERE a.grantee = (SELECT t.oid FROM tenant t WHERE t.tenant = x.tenant)"
+					" AND a.privilege_type IN ('CONNECT', 'TEMPORARY', 'CREATE')) < 3)::pg_catalog.text"
+					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname"
 					" UNION ALL SELECT 'member', t.tenant, NULL, m.rolname::pg_catalog.text,"
 					" pg_catalog.bool_and(c.rolsuper OR pg_catalog.current_setting('server_version_num')::pg_catalog.int4 < 160000"
 					" OR pg_catalog.pg_has_role(CURRENT_USER, a.grantor, 'USAGE'))::pg_catalog.text"
@@ -289,6 +307,17 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index)
 			snap->role_exists = true;
 			snap->role_marked_for = marker_owner(true, ROWS_CELL(rows, i, 1), name);
 		}
+		else if (strcmp(kind, "attributes") == 0)
+			snap->role_has_attribute = is_true(flag);
+		else if (strcmp(kind, "login") == 0)
+		{
+			snap->role_can_login = is_true(flag);
+			snap->role_connection_limit = pg_strtoint32(name);
+		}
+		else if (strcmp(kind, "in_iam") == 0)
+			snap->role_in_iam_role = true;
+		else if (strcmp(kind, "privileges") == 0)
+			registered_database(snap, datname)->privileges_differ = is_true(flag);
 		else if (strcmp(kind, "member") == 0)
 		{
 			snap->role_members = lappend(snap->role_members, name);

@@ -18,7 +18,11 @@
  *								 "other_grantees": []}],
  *				  "stray_databases": [], "dependent_databases": [],
  *				  "unfinished_databases": []}}
- * Omitted keys are false, empty or NULL.  For 'onboard', the tenant also
+ * Omitted keys are false, empty or NULL, but for what the role's and the
+ * databases' steps look at ("role_has_attribute", "role_can_login",
+ * "role_connection_limit", "role_in_iam_role", per database
+ * "privileges_differ"), which are as a healthy tenant has them unless
+ * given.  For 'onboard', the tenant also
  * says "role_exists" (else the role is created) and, per database,
  * "inside_known" (the audit log showed its inside done: not looked at).
  */
@@ -52,6 +56,15 @@ static bool
 bool_of(json_t *object, const char *key)
 {
 	return json_is_true(json_object_get(object, key));
+}
+
+/* A boolean that, left out, is what a healthy tenant has. */
+static bool
+bool_or(json_t *object, const char *key, bool healthy)
+{
+	json_t	   *value = json_object_get(object, key);
+
+	return json_is_boolean(value) ? json_is_true(value) : healthy;
 }
 
 static List *
@@ -90,6 +103,11 @@ read_state(json_t *root, Tenant *t, TenantSnapshot *snap)
 	}
 
 	snap->role_exists = bool_of(sj, "role_exists");
+	snap->role_has_attribute = bool_of(sj, "role_has_attribute");
+	snap->role_can_login = bool_or(sj, "role_can_login", strcmp(t->state, STATE_SUSPENDED) != 0);
+	snap->role_connection_limit = json_is_integer(json_object_get(sj, "role_connection_limit")) ?
+		json_integer_value(json_object_get(sj, "role_connection_limit")) : t->connection_limit;
+	snap->role_in_iam_role = bool_or(sj, "role_in_iam_role", t->iam_auth);
 	snap->role_marked_for = text_of(sj, "role_marked_for");
 	snap->role_members = strings_of(sj, "role_members");
 	snap->caller = text_of(sj, "caller");
@@ -109,6 +127,7 @@ read_state(json_t *root, Tenant *t, TenantSnapshot *snap)
 			db->exists = bool_of(item, "exists");
 			db->marked_for = text_of(item, "marked_for");
 			db->session_can_connect = bool_of(item, "can_connect");
+			db->privileges_differ = bool_of(item, "privileges_differ");
 			db->other_grantees = strings_of(item, "other_grantees");
 		}
 	}

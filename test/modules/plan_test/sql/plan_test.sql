@@ -3,10 +3,20 @@
 CREATE EXTENSION plan_test;
 \set healthy '{"tenant": {"name": "t1", "databases": [{"short": "db1", "name": "t1_db1"}]}, "snapshot": {"role_exists": true, "role_marked_for": "t1", "caller": "admin", "session_user": "admin", "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1", "can_connect": true}]}}'
 
--- a healthy tenant: every step check() looks at, inside the database too
+-- a healthy tenant: nothing the cluster-wide catalogs can tell is planned,
+-- only what a look inside the database can (its schema public)
 SELECT step, object_name, database FROM plan_test.steps('repair', :'healthy');
--- not deep: nothing inside the database
+-- not deep: nothing at all
 SELECT step, object_name, database FROM plan_test.steps('repair', :'healthy', deep => false);
+
+-- drift the cluster-wide catalogs show: each its own step, and no other
+SELECT step, object_name, statement FROM plan_test.steps('repair',
+  '{"tenant": {"name": "t1", "connection_limit": 5, "databases": [{"short": "db1", "name": "t1_db1"}]},
+    "snapshot": {"role_exists": true, "role_marked_for": "t1", "session_user": "admin",
+                 "role_has_attribute": true, "role_can_login": false, "role_connection_limit": -1,
+                 "role_in_iam_role": true,
+                 "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1", "can_connect": true,
+                                "privileges_differ": true}]}}', deep => false);
 
 -- a role with the tenant's name and another marker: one report, nothing else
 SELECT step, object_name, statement FROM plan_test.steps('repair',
