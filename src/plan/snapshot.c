@@ -46,8 +46,10 @@ cluster_states_sql(void)
 {
 	return psprintf("WITH tenant AS (SELECT n.tenant, r.oid FROM pg_catalog.unnest($1::pg_catalog.text[]) n(tenant)"
 					" JOIN pg_catalog.pg_roles r ON r.rolname = n.tenant),"
-					" registered AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.text[]),"
-					" pg_catalog.unnest($2::pg_catalog.text[])) x(tenant, datname)),"
+					" registered AS (SELECT x.tenant, x.datname, t.oid AS tenant_oid"
+					" FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.text[]),"
+					" pg_catalog.unnest($2::pg_catalog.text[])) x(tenant, datname)"
+					" LEFT JOIN tenant t ON t.tenant = x.tenant),"
 					" caller AS (SELECT * FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER)"
 					" SELECT * FROM ("
 					" SELECT 'caller'::pg_catalog.text AS kind, NULL::pg_catalog.text AS tenant,"
@@ -85,7 +87,7 @@ cluster_states_sql(void)
 					" WHERE a.grantee = 0)"
 					" OR (SELECT pg_catalog.count(DISTINCT a.privilege_type)"
 					" FROM pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))) a"
-					" WHERE a.grantee = (SELECT t.oid FROM tenant t WHERE t.tenant = x.tenant)"
+					" WHERE a.grantee = x.tenant_oid"
 					" AND a.privilege_type IN ('CONNECT', 'TEMPORARY', 'CREATE')) < 3)::pg_catalog.text"
 					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname"
 					" UNION ALL SELECT 'member', t.tenant, NULL, m.rolname::pg_catalog.text,"
@@ -101,7 +103,7 @@ cluster_states_sql(void)
 					" UNION ALL SELECT DISTINCT 'grantee', x.tenant, d.datname::pg_catalog.text, r.rolname::pg_catalog.text, NULL"
 					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname,"
 					" pg_catalog.aclexplode(d.datacl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
-					" WHERE a.grantee NOT IN (d.datdba, (SELECT t.oid FROM tenant t WHERE t.tenant = x.tenant))"
+					" WHERE a.grantee NOT IN (d.datdba, x.tenant_oid)"
 					" UNION ALL SELECT 'marked', NULL, d.datname::pg_catalog.text, %s, NULL"
 					" FROM pg_catalog.pg_database d WHERE %s"
 					" AND NOT EXISTS (SELECT 1 FROM registered x WHERE x.datname = d.datname::pg_catalog.text)"
@@ -435,20 +437,23 @@ read_unfinished_of(List *tenants, HTAB *index)
 	args[1] = text_array_literal(rows->nrows, datnames);
 	args[2] = text_array_literal(rows->nrows, owners);
 	args[3] = current_cluster ? current_cluster->name : NULL;
-	catalog_execute_text("SELECT DISTINCT u.datname COLLATE \"C\", a.tenant"
+	/* before 1.2 the audit log has no cluster columns, and no remote rows */
+	catalog_execute_text(psprintf("SELECT DISTINCT u.datname COLLATE \"C\", a.tenant"
 						 " FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]),"
 						 " pg_catalog.unnest($3::pg_catalog.text[])) u(datname, owner),"
 						 " tenancy.audit_log a"
 						 " WHERE a.step = '" STEP_CREATE_DATABASE "' AND a.phase = '" PHASE_INTENT "'"
-						 " AND a.cluster IS NOT DISTINCT FROM $4"
-						 " AND COALESCE(a.cluster_user, a.current_user_name) = u.owner"
+						 " AND %s = u.owner"
 						 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || u.datname || ' ')"
 						 /* done: it was renamed, so one of that name now is not ours */
 						 " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log o"
 						 " WHERE o.operation_id = a.operation_id AND o.step = a.step"
 						 " AND o.object_name = a.object_name AND o.phase = '" PHASE_DONE "' AND o.id > a.id)"
-						 " AND a.tenant = ANY ($1::pg_catalog.text[])"
-						 " ORDER BY 1, 2", 4, args);
+						 " AND a.tenant IN (SELECT pg_catalog.unnest($1::pg_catalog.text[]))"
+						 " ORDER BY 1, 2",
+						 catalog_knows_clusters() ?
+						 "a.cluster IS NOT DISTINCT FROM $4 AND COALESCE(a.cluster_user, a.current_user_name)" :
+						 "$4::pg_catalog.text IS NULL AND a.current_user_name"), 4, args);
 	vouched = SPI_tuptable;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -476,9 +481,11 @@ read_open_intents(List *tenants, HTAB *index)
 	for (int i = 0; i < list_length(tenants); i++)
 		names[i] = ((const Tenant *) list_nth(tenants, i))->name;
 	args[0] = text_array_literal(list_length(tenants), names);
+	/* a join with the names, not = ANY: hashed, not a scan of the array a row */
 	catalog_execute_text("SELECT a.tenant, a.id, a.operation_id, a.step, a.object_name"
 						 " FROM tenancy.audit_log a"
-						 " WHERE a.tenant = ANY ($1::pg_catalog.text[]) AND a.phase = '" PHASE_INTENT "'"
+						 " JOIN pg_catalog.unnest($1::pg_catalog.text[]) n(tenant) ON n.tenant = a.tenant"
+						 " WHERE a.phase = '" PHASE_INTENT "'"
 						 " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log b"
 						 " WHERE b.tenant = a.tenant AND b.operation_id = a.operation_id AND b.step = a.step"
 						 " AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
