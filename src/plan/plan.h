@@ -111,7 +111,8 @@ typedef struct TenantSnapshot
 	bool		iam_role_exists;	/* tenancy.iam_role */
 	bool		caller_in_iam_role; /* inherits it (a superuser: never) */
 	const char *template_problem;	/* why tenancy.database_template is
-									 * unfit; NULL: it is fit */
+									 * unfit; NULL: it is fit (read by
+									 * read_cluster_snapshot() only) */
 	int			ndatabases;		/* the Tenant's, in its order */
 	DatabaseState *databases;
 	List	   *stray_databases;	/* carrying its marker, not registered */

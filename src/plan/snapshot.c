@@ -36,7 +36,7 @@
 /*
  * The cluster-wide catalogs, for many tenants at once: $1 their names (text[]), $2 their
  * registered databases and $5 the tenant of each (parallel text[]s), $3 the
- * IAM role, $4 the database template.  Rows (kind, tenant, database, name,
+ * IAM role, $4 the database template (NULL: not asked for).  Rows (kind, tenant, database, name,
  * flag); the rows about the caller and the cluster have no tenant, and so
  * do the marked databases that none of the tenants registered (whose they
  * are, marker_owner() says).
@@ -70,6 +70,7 @@ cluster_states_sql(void)
 					" THEN 'a tenant may connect to it' END, NULL"
 					" FROM (SELECT $4::pg_catalog.name AS datname) n"
 					" LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname"
+					" WHERE $4 IS NOT NULL"
 					" UNION ALL SELECT 'role', t.tenant, NULL, %s, NULL"
 					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
 					/* what the role's steps look at (see plan_role) */
@@ -223,7 +224,7 @@ name_cmp(const ListCell *a, const ListCell *b)
 
 /* Fills in what the cluster-wide catalogs say about the tenants (one query). */
 static void
-read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index)
+read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool template)
 {
 	int			ndbs = 0;
 	const char **names = palloc(sizeof(char *) * Max(list_length(tenants), 1));
@@ -252,7 +253,7 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index)
 	params[0] = text_array_literal(list_length(tenants), names);
 	params[1] = text_array_literal(ndbs, datnames);
 	params[2] = tenancy_iam_role;
-	params[3] = tenancy_database_template;
+	params[3] = template ? tenancy_database_template : NULL;
 	params[4] = text_array_literal(ndbs, owners);
 	rows = cluster_query(cluster_states_sql(), 5, params);
 
@@ -532,7 +533,11 @@ new_snapshots(List *tenants, HTAB **index)
 	return snaps;
 }
 
-/* Only what the cluster-wide catalogs say (one query), as below. */
+/*
+ * Only what the cluster-wide catalogs say (one query), as below, and what
+ * is wrong with tenancy.database_template (for onboarding: it looks at
+ * every tenant role, which check() over many tenants need not pay for).
+ */
 TenantSnapshot *
 read_cluster_snapshot(const Tenant *t)
 {
@@ -540,7 +545,7 @@ read_cluster_snapshot(const Tenant *t)
 	HTAB	   *index;
 	TenantSnapshot **snaps = new_snapshots(tenants, &index);
 
-	read_cluster_states(tenants, snaps, index);
+	read_cluster_states(tenants, snaps, index, true);
 	hash_destroy(index);
 	return snaps[0];
 }
@@ -561,7 +566,7 @@ read_tenant_snapshots(List *tenants)
 
 	if (tenants != NIL)
 	{
-		read_cluster_states(tenants, snaps, index);
+		read_cluster_states(tenants, snaps, index, false);
 		read_unfinished_of(tenants, index);
 		read_open_intents(tenants, index);
 	}
