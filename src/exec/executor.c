@@ -71,7 +71,7 @@ connect_to(Executor *ex, const char *database, bool missing_ok)
 	return ex->transport->open(database, &ex->audit, missing_ok);
 }
 
-/* Where a step runs: NULL for the extension's database (the home session). */
+/* Does the step run in the extension's database, through the home session? */
 static bool
 runs_at_home(const Executor *ex, const Step *step)
 {
