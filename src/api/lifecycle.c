@@ -322,12 +322,13 @@ tenancy_offboard(PG_FUNCTION_ARGS)
 				 errmsg("tenant \"%s\" does not exist", name)));
 	if (t != NULL)
 	{
+		TenantSnapshot *snap;
+
 		if (strcmp(t->state, STATE_OFFBOARDING) != 0)
 			refuse_while_protected(t, "Offboarding");
-		refuse_unmarked(t, true);
+		snap = refuse_unmarked(t, true);
 		refuse_unfit_custodian();
-		changes = run_plan("offboard", t->name,
-						   plan_offboard(t, read_checked_snapshot(t, true), keep), NULL, NULL);
+		changes = run_plan("offboard", t->name, plan_offboard(t, snap, keep), NULL, NULL);
 	}
 
 	/* the row goes to the tuplestore before SPI_finish frees our memory */

@@ -233,12 +233,14 @@ refuse_foreign(const char *kind, const char *name, const char *marker_of, const 
 /*
  * The tenant's role and databases, where they exist, must carry its marker:
  * a role or database that merely has the tenant's name (re-created by hand,
- * restored, renamed) is never altered, granted to or dropped.
+ * restored, renamed) is never altered, granted to or dropped.  Returns the
+ * snapshot it checked: with databases_too (operations that drop databases)
+ * the whole one, which offboarding plans from.
  */
 TenantSnapshot *
 refuse_unmarked(const Tenant *t, bool databases_too)
 {
-	TenantSnapshot *snap = read_checked_snapshot(t, false);
+	TenantSnapshot *snap = read_checked_snapshot(t, databases_too);
 
 	if (snap->role_exists)
 		refuse_foreign("role", t->name, snap->role_marked_for, t->name);

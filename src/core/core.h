@@ -94,12 +94,6 @@ extern void require_valid_settings(void);
 /* The role that takes over what offboarded tenants leave behind. */
 #define CUSTODIAN_ROLE "tenancy_custodian"
 
-/* SQL: is the pg_roles row under this alias a tenant role (carries a marker)? */
-#define TENANT_ROLE_SQL(alias) \
-	"EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l WHERE l.objoid = " alias ".oid" \
-	" AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass" \
-	" AND l.provider = '" MARKER_PROVIDER "')"
-
 /*
  * SQL: does the pg_auth_members row under this alias give its member
  * anything of the role?  From PostgreSQL 16 a CREATEROLE admin holds every
@@ -151,8 +145,6 @@ extern bool loaded_at_startup;
 extern bool marker_writes_allowed;
 extern void MarkerInit(void);
 extern char *tenant_marker(const char *tenant);
-extern char *role_tenant(const char *rolname);
-extern char *database_tenant(const char *datname);
 extern char *marker_text_sql(bool role, const char *oid_expr);
 extern char *marker_present_sql(bool role, const char *oid_expr);
 extern char *marker_nonce(bool role, const char *name, const char *tenant, bool create);

@@ -14,14 +14,12 @@
 #include "catalog/objectaddress.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
-#include "commands/dbcommands.h"
 #include "commands/seclabel.h"
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -61,38 +59,6 @@ char *
 tenant_marker(const char *tenant)
 {
 	return psprintf(MARKER_PREFIX "%s", tenant);
-}
-
-/* The tenant an object is marked for, or NULL when it carries no marker. */
-static char *
-marked_tenant(Oid classId, Oid objectId)
-{
-	ObjectAddress object;
-	char	   *label;
-
-	ObjectAddressSet(object, classId, objectId);
-	label = GetSecurityLabel(&object, MARKER_PROVIDER);
-	if (label == NULL || strncmp(label, MARKER_PREFIX, strlen(MARKER_PREFIX)) != 0)
-		return NULL;
-	return label + strlen(MARKER_PREFIX);
-}
-
-/* The tenant a role is marked for; NULL when unmarked or missing. */
-char *
-role_tenant(const char *rolname)
-{
-	Oid			roleid = get_role_oid(rolname, true);
-
-	return OidIsValid(roleid) ? marked_tenant(AuthIdRelationId, roleid) : NULL;
-}
-
-/* The tenant a database is marked for; NULL when unmarked or missing. */
-char *
-database_tenant(const char *datname)
-{
-	Oid			dbid = get_database_oid(datname, true);
-
-	return OidIsValid(dbid) ? marked_tenant(DatabaseRelationId, dbid) : NULL;
 }
 
 /*

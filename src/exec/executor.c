@@ -124,8 +124,7 @@ session_for(Executor *ex, const char *database, bool missing_ok)
 
 	if (database == NULL)
 	{
-		if (ex->home == NULL)
-			ex->home = bgworker_transport.open(NULL, &ex->audit, false);
+		executor_open_home(ex);
 		ex->home->methods->await(ex->home);
 		return ex->home;
 	}

@@ -126,7 +126,7 @@ typedef struct TenantSnapshot
 extern TenantSnapshot *read_cluster_snapshot(const Tenant *t);
 extern TenantSnapshot *read_tenant_snapshot(const Tenant *t);
 extern TenantSnapshot **read_tenant_snapshots(List *tenants);
-extern List *read_unfinished_databases(const char *tenant);
+extern List *read_orphaned_unfinished(void);
 
 /* in plan.c */
 extern Step *make_step(const char *name, const char *object_type,

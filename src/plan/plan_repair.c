@@ -296,7 +296,7 @@ plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
 }
 
 /*
- * Unfinished databases (see plan_database and read_unfinished_databases)
+ * Unfinished databases (see plan_database and read_vouched_unfinished)
  * dropped: nobody can connect to them and they carry no marker.
  */
 static List *
@@ -338,15 +338,14 @@ plan_cluster_problems(void)
 										 "aurora_tenancy is not in shared_preload_libraries: pg_dumpall output would restore without tenant markers, leaving the tenants unmanageable; add it and restart"));
 
 	/* OFFSET 0: "who" only for the unmarked databases, not for every tenant's */
-	catalog_execute("SELECT * FROM (SELECT d.datname, CASE WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
-					" THEN 'PUBLIC' ELSE (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ' ORDER BY r.rolname)"
-					" FROM pg_catalog.pg_roles r WHERE " TENANT_ROLE_SQL("r")
-					" AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT')) END AS who"
-					" FROM pg_catalog.pg_database d"
-					" WHERE d.datallowconn AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
-					" WHERE l.objoid = d.oid AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
-					" AND l.provider = '" MARKER_PROVIDER "')"
-					" OFFSET 0) d WHERE who IS NOT NULL ORDER BY 1", 0, NULL, NULL, NULL);
+	catalog_execute(psprintf("SELECT * FROM (SELECT d.datname, CASE WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
+							 " THEN 'PUBLIC' ELSE (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ' ORDER BY r.rolname)"
+							 " FROM pg_catalog.pg_roles r WHERE %s"
+							 " AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT')) END AS who"
+							 " FROM pg_catalog.pg_database d WHERE d.datallowconn AND NOT %s"
+							 " OFFSET 0) d WHERE who IS NOT NULL ORDER BY 1",
+							 marker_present_sql(true, "r.oid"), marker_present_sql(false, "d.oid")),
+					0, NULL, NULL, NULL);
 	rows = SPI_tuptable;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -391,6 +390,6 @@ plan_orphans(void)
 		plan = lappend(plan, plan_unmark(SPI_getvalue(rows->vals[i], rows->tupdesc, 1),
 										 SPI_getvalue(rows->vals[i], rows->tupdesc, 2),
 										 SPI_getvalue(rows->vals[i], rows->tupdesc, 3)));
-	return plan_unfinished(plan, read_unfinished_databases(NULL));
+	return plan_unfinished(plan, read_orphaned_unfinished());
 }
 

@@ -371,59 +371,24 @@ unfinished_sql(void)
 }
 
 /*
- * Unfinished databases (see plan_database) that an interrupted create of
- * this tenant (NULL: of a tenant no longer registered) left behind: nobody
- * can connect to them, they carry no marker, and the audit log shows that
- * their owner set out to create exactly that name for the tenant.
+ * Unfinished databases (see plan_database): nobody can connect to them,
+ * they carry no marker, and an intent row in the audit log, of a create
+ * that never completed, shows their owner set out to create exactly that
+ * name for a tenant: one of names (a text[]), or with names NULL one no
+ * longer registered.  Rows (datname, tenant) in SPI_tuptable; false when
+ * the cluster has no such database at all (and nothing was asked of the
+ * audit log).
  */
-List *
-read_unfinished_databases(const char *tenant)
-{
-	List	   *result = NIL;
-	Rows	   *rows = cluster_query(unfinished_sql(), 0, NULL);
-
-	for (int i = 0; i < rows->nrows; i++)
-	{
-		const char *args[4] = {tenant, ROWS_CELL(rows, i, 0), ROWS_CELL(rows, i, 1),
-		current_cluster ? current_cluster->name : NULL};
-		char	   *vouched;
-
-		catalog_execute_text("SELECT EXISTS (SELECT 1 FROM tenancy.audit_log a"
-							 " WHERE a.step = '" STEP_CREATE_DATABASE "' AND a.phase = '" PHASE_INTENT "'"
-							 " AND a.cluster IS NOT DISTINCT FROM $4"
-							 " AND COALESCE(a.cluster_user, a.current_user_name) = $3"
-							 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || $2 || ' ')"
-							 /* done: it was renamed, so one of that name now is not ours */
-							 " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log o"
-							 " WHERE o.operation_id = a.operation_id AND o.step = a.step"
-							 " AND o.object_name = a.object_name AND o.phase = '" PHASE_DONE "' AND o.id > a.id)"
-							 " AND CASE WHEN $1 IS NULL"
-							 " THEN NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE r.name = a.tenant)"
-							 " ELSE a.tenant = $1 END)", 4, args);
-		vouched = catalog_value();
-		if (vouched && strcmp(vouched, "t") == 0)
-			result = lappend(result, ROWS_CELL(rows, i, 0));
-	}
-	return result;
-}
-
-/*
- * The unfinished databases of many tenants: one query on the cluster, and
- * (only if there are any) one in the audit log for the tenants that vouch
- * for them, with read_unfinished_databases()'s conditions.
- */
-static void
-read_unfinished_of(List *tenants, HTAB *index)
+static bool
+read_vouched_unfinished(const char *names)
 {
 	Rows	   *rows = cluster_query(unfinished_sql(), 0, NULL);
 	const char **datnames;
 	const char **owners;
-	const char **names;
 	const char *args[4];
-	SPITupleTable *vouched;
 
 	if (rows->nrows == 0)
-		return;
+		return false;
 	datnames = palloc(sizeof(char *) * rows->nrows);
 	owners = palloc(sizeof(char *) * rows->nrows);
 	for (int i = 0; i < rows->nrows; i++)
@@ -431,30 +396,55 @@ read_unfinished_of(List *tenants, HTAB *index)
 		datnames[i] = ROWS_CELL(rows, i, 0);
 		owners[i] = ROWS_CELL(rows, i, 1);
 	}
-	names = palloc(sizeof(char *) * list_length(tenants));
-	for (int i = 0; i < list_length(tenants); i++)
-		names[i] = ((const Tenant *) list_nth(tenants, i))->name;
-	args[0] = text_array_literal(list_length(tenants), names);
+	args[0] = names;
 	args[1] = text_array_literal(rows->nrows, datnames);
 	args[2] = text_array_literal(rows->nrows, owners);
 	args[3] = current_cluster ? current_cluster->name : NULL;
 	/* before 1.2 the audit log has no cluster columns, and no remote rows */
 	catalog_execute_text(psprintf("SELECT DISTINCT u.datname COLLATE \"C\", a.tenant"
-						 " FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]),"
-						 " pg_catalog.unnest($3::pg_catalog.text[])) u(datname, owner),"
-						 " tenancy.audit_log a"
-						 " WHERE a.step = '" STEP_CREATE_DATABASE "' AND a.phase = '" PHASE_INTENT "'"
-						 " AND %s = u.owner"
-						 " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || u.datname || ' ')"
-						 /* done: it was renamed, so one of that name now is not ours */
-						 " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log o"
-						 " WHERE o.operation_id = a.operation_id AND o.step = a.step"
-						 " AND o.object_name = a.object_name AND o.phase = '" PHASE_DONE "' AND o.id > a.id)"
-						 " AND a.tenant IN (SELECT pg_catalog.unnest($1::pg_catalog.text[]))"
-						 " ORDER BY 1, 2",
-						 catalog_knows_clusters() ?
-						 "a.cluster IS NOT DISTINCT FROM $4 AND COALESCE(a.cluster_user, a.current_user_name)" :
-						 "$4::pg_catalog.text IS NULL AND a.current_user_name"), 4, args);
+								  " FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]),"
+								  " pg_catalog.unnest($3::pg_catalog.text[])) u(datname, owner),"
+								  " tenancy.audit_log a"
+								  " WHERE a.step = '" STEP_CREATE_DATABASE "' AND a.phase = '" PHASE_INTENT "'"
+								  " AND %s = u.owner"
+								  " AND pg_catalog.starts_with(a.statement, 'CREATE DATABASE ' || u.datname || ' ')"
+								  /* done: it was renamed, so one of that name now is not ours */
+								  " AND NOT EXISTS (SELECT 1 FROM tenancy.audit_log o"
+								  " WHERE o.operation_id = a.operation_id AND o.step = a.step"
+								  " AND o.object_name = a.object_name AND o.phase = '" PHASE_DONE "' AND o.id > a.id)"
+								  " AND CASE WHEN $1 IS NULL"
+								  " THEN NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE r.name = a.tenant)"
+								  " ELSE a.tenant IN (SELECT pg_catalog.unnest($1::pg_catalog.text[])) END"
+								  " ORDER BY 1, 2",
+								  catalog_knows_clusters() ?
+								  "a.cluster IS NOT DISTINCT FROM $4 AND COALESCE(a.cluster_user, a.current_user_name)" :
+								  "$4::pg_catalog.text IS NULL AND a.current_user_name"), 4, args);
+	return true;
+}
+
+/* The unfinished databases of tenants no longer registered (see above). */
+List *
+read_orphaned_unfinished(void)
+{
+	List	   *result = NIL;
+
+	if (read_vouched_unfinished(NULL))
+		for (uint64 i = 0; i < SPI_processed; i++)
+			result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	return result;
+}
+
+/* The unfinished databases of many tenants, each in its snapshot. */
+static void
+read_unfinished_of(List *tenants, HTAB *index)
+{
+	const char **names = palloc(sizeof(char *) * Max(list_length(tenants), 1));
+	SPITupleTable *vouched;
+
+	for (int i = 0; i < list_length(tenants); i++)
+		names[i] = ((const Tenant *) list_nth(tenants, i))->name;
+	if (!read_vouched_unfinished(text_array_literal(list_length(tenants), names)))
+		return;
 	vouched = SPI_tuptable;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
