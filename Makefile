@@ -16,9 +16,9 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c src/*/*.c))
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 # -Wformat=2: every errmsg/errdetail/errhint format is a literal, checked
 PG_CPPFLAGS = -Isrc -I$(shell $(PG_CONFIG) --includedir) -Wall -Wmissing-prototypes -Werror=implicit-function-declaration -Wformat=2
-# libpq reaches target clusters (src/core/remote.c); it adds no library the
-# server does not load already
-SHLIB_LINK = -lpq -lssl -lcrypto -ljansson
+# libpq reaches target clusters (src/core/remote.c); libxml2 reads AWS's
+# answers (src/aws/aws_query.c), and the server has it loaded already
+SHLIB_LINK = -lpq -lssl -lcrypto -ljansson -lxml2
 
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql

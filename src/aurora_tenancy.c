@@ -24,6 +24,7 @@ _PG_init(void)
 	MarkerInit();
 	AuditChainInit();
 	AwsInit();
+	AwsQueryInit();
 	ClusterInit();
 	MarkGUCPrefixReserved("tenancy");
 }

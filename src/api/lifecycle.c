@@ -52,6 +52,25 @@ bool_argument(FunctionCallInfo fcinfo, int argno, const char *name)
 	return PG_GETARG_BOOL(argno);
 }
 
+/*
+ * The IAM calls that follow a change of the tenant: t as the change leaves
+ * it, with the state given (NULL: as it is); NIL on clusters without
+ * iam_provisioning.
+ */
+static List *
+iam_after(const Tenant *t, const char *state, int iam_auth, const char *allowed_ips, bool set_ips)
+{
+	Tenant		want = *t;
+
+	if (state)
+		want.state = (char *) state;
+	if (iam_auth >= 0)
+		want.iam_auth = iam_auth;
+	if (set_ips)
+		want.allowed_ips = (char *) allowed_ips;
+	return iam_plan(&want, 0, NULL, NULL);
+}
+
 static void
 refuse_while_protected(const Tenant *t, const char *what)
 {
@@ -94,7 +113,9 @@ tenancy_suspend(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" cannot be suspended", t->name),
 				 errdetail("The tenant is %s.", t->state)));
-	if (run_plan("suspend", t->name, plan_suspend(NIL, t->name), NULL, NULL) == 0)
+	if (run_plan("suspend", t->name,
+				 list_concat(plan_suspend(NIL, t->name), iam_after(t, STATE_SUSPENDED, -1, NULL, false)),
+				 NULL, NULL) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" is already suspended", t->name)));
@@ -113,7 +134,10 @@ tenancy_resume(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" is not suspended", t->name),
 				 errdetail("The tenant is %s.", t->state)));
-	run_plan("resume", t->name, plan_resume(NIL, t->name, t->login_before_suspend), NULL, NULL);
+	run_plan("resume", t->name,
+			 list_concat(iam_after(t, STATE_ACTIVE, -1, NULL, false),
+						 plan_resume(NIL, t->name, t->login_before_suspend)),
+			 NULL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -137,7 +161,7 @@ tenancy_add_database(PG_FUNCTION_ARGS)
 	spec.cluster = t->cluster;
 	spec.ndatabases = 1;
 	spec.short_names = &short_name;
-	ensure_tenant(&spec, &password);
+	ensure_tenant(&spec, &password, NULL);
 	return finish_with_text(fcinfo, spec.database_names[0]);
 }
 
@@ -232,6 +256,7 @@ tenancy_set_iam_auth(PG_FUNCTION_ARGS)
 		}
 		plan = lappend(plan, registry);
 	}
+	plan = list_concat(plan, iam_after(t, NULL, enabled, NULL, false));
 	run_plan("set_iam_auth", t->name, plan, set_password, &password_set);
 	return finish_with_text(fcinfo, password_set ? password : NULL);
 }
@@ -241,9 +266,11 @@ Datum
 tenancy_set_allowed_ips(PG_FUNCTION_ARGS)
 {
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.set_allowed_ips()");
+	const char *ips = allowed_ips_text(fcinfo, 1);
 
 	run_plan("set_allowed_ips", t->name,
-			 list_make1(plan_allowed_ips(t->name, allowed_ips_text(fcinfo, 1))), NULL, NULL);
+			 lcons(plan_allowed_ips(t->name, ips), iam_after(t, NULL, -1, ips, true)),
+			 NULL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -323,12 +350,23 @@ tenancy_offboard(PG_FUNCTION_ARGS)
 	if (t != NULL)
 	{
 		TenantSnapshot *snap;
+		List	   *plan;
+		List	   *iam_steps;
 
 		if (strcmp(t->state, STATE_OFFBOARDING) != 0)
 			refuse_while_protected(t, "Offboarding");
 		snap = refuse_unmarked(t, true);
 		refuse_unfit_custodian();
-		changes = run_plan("offboard", t->name, plan_offboard(t, snap, keep), NULL, NULL);
+		/* the IAM side goes before the tenant's record does */
+		iam_steps = iam_after(t, STATE_OFFBOARDING, -1, NULL, false);
+		plan = plan_offboard(t, snap, keep);
+		if (iam_steps != NIL)
+		{
+			Step	   *remove = llast(plan);
+
+			plan = lappend(list_concat(list_delete_last(plan), iam_steps), remove);
+		}
+		changes = run_plan("offboard", t->name, plan, NULL, NULL);
 	}
 
 	/* the row goes to the tuplestore before SPI_finish frees our memory */

@@ -8,6 +8,8 @@
  */
 #include "api/api.h"
 
+#include "aws/iam_policy.h"
+
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
@@ -267,9 +269,51 @@ databases_inside_unknown(const TenantSpec *spec, const TenantSnapshot *snap)
  * returns the number of changes; *password is set when the role was created
  * by this call (NULL otherwise).
  */
-int
-ensure_tenant(TenantSpec *spec, char **password)
+/*
+ * The IAM side of an onboarding: the tenant as it will be, its principal
+ * checked, its plan read from IAM (before the first step, so what IAM
+ * would refuse is refused first).
+ */
+static List *
+plan_onboard_iam(TenantSpec *spec, const char *state, IamResult *iam)
 {
+	Tenant	   *existing = state ? load_tenant(spec->tenant) : NULL;
+	Tenant		want = {0};
+
+	if (spec->iam_principal && strcmp(current_cluster->iam_provisioning, "role") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("iam_principal is only for clusters with iam_provisioning 'role'"),
+				 errdetail("Cluster \"%s\" has iam_provisioning '%s'.", current_cluster->name,
+						   current_cluster->iam_provisioning)));
+	if (existing && spec->iam_principal &&
+		(existing->iam_principal == NULL || strcmp(existing->iam_principal, spec->iam_principal) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" already exists with another IAM principal", spec->tenant)));
+	if (existing)
+		want = *existing;
+	else
+	{
+		want.name = (char *) spec->tenant;
+		want.state = STATE_ONBOARDING;
+		want.iam_principal = (char *) spec->iam_principal;
+		want.iam_external_id = iam_new_external_id();
+		spec->iam_external_id = want.iam_external_id;
+	}
+	want.iam_auth = spec->iam_auth;
+	if (spec->allowed_ips)
+		want.allowed_ips = (char *) spec->allowed_ips;
+	if (want.iam_principal)
+		(void) iam_principal_arn(want.iam_principal, aws_partition(current_cluster->aws_region));
+	return iam_plan(&want, IAM_MAKE_KEY, &iam->role_arn, &iam->new_key);
+}
+
+int
+ensure_tenant(TenantSpec *spec, char **password, IamResult *iam)
+{
+	List	   *plan;
+	List	   *iam_steps = NIL;
 	Step	   *password_step = NULL;
 	bool		password_set;
 	char	   *state;
@@ -332,9 +376,18 @@ ensure_tenant(TenantSpec *spec, char **password)
 	}
 	refuse_missing_privileges(spec, snap);
 	spec->inside_unknown = databases_inside_unknown(spec, snap);
+	if (iam && cluster_has_iam())
+		iam_steps = plan_onboard_iam(spec, state, iam);
 
-	changes = run_plan_in(ex, "onboard", spec->tenant, plan_onboard(spec, password_step),
-						  password_step, &password_set);
+	/* the IAM side before the tenant is activated */
+	plan = plan_onboard(spec, password_step);
+	if (iam_steps != NIL)
+	{
+		Step	   *activate = llast(plan);
+
+		plan = lappend(list_concat(list_delete_last(plan), iam_steps), activate);
+	}
+	changes = run_plan_in(ex, "onboard", spec->tenant, plan, password_step, &password_set);
 	if (!password_set)
 		*password = NULL;		/* not ours to tell: we did not set it */
 	return changes;
@@ -388,12 +441,13 @@ tenancy_onboard(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TenantSpec	spec = {0};
+	IamResult	iam = {0};
 	char	   *password;
 	int			changes;
 	int			i;
 	Datum	   *names;
-	Datum		values[5];
-	bool		nulls[5] = {false};
+	Datum		values[8];
+	bool		nulls[8] = {false};
 
 	refuse_in_transaction_block("tenancy.onboard()");
 
@@ -413,7 +467,16 @@ tenancy_onboard(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	spec.cluster = onboarding_cluster(fcinfo, spec.tenant);
 	use_cluster(spec.cluster);
-	changes = ensure_tenant(&spec, &password);
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+		spec.iam_principal = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	if (spec.iam_principal && !cluster_has_iam())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("iam_principal is only for clusters with iam_provisioning 'role'"),
+				 errdetail("The tenant's cluster provisions no IAM entities.")));
+	changes = ensure_tenant(&spec, &password, &iam);
+	if (iam.new_key)
+		iam_record_key(spec.tenant, iam.new_key);
 
 	/* the row goes to the tuplestore before SPI_finish frees our memory */
 	InitMaterializedSRF(fcinfo, 0);
@@ -428,6 +491,20 @@ tenancy_onboard(PG_FUNCTION_ARGS)
 	else
 		nulls[3] = true;
 	values[4] = Int32GetDatum(changes);
+	/* 1.3's columns: the IAM role, and a key made now (its secret, once) */
+	for (i = 5; i < 8; i++)
+		nulls[i] = true;
+	if (iam.role_arn)
+	{
+		values[5] = CStringGetTextDatum(iam.role_arn);
+		nulls[5] = false;
+	}
+	if (iam.new_key)
+	{
+		values[6] = CStringGetTextDatum(aws_xml_text(iam.new_key->xml, "CreateAccessKeyResult/AccessKey/AccessKeyId"));
+		values[7] = CStringGetTextDatum(aws_xml_text(iam.new_key->xml, "CreateAccessKeyResult/AccessKey/SecretAccessKey"));
+		nulls[6] = nulls[7] = false;
+	}
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	SPI_finish();
 	return (Datum) 0;

@@ -126,29 +126,27 @@ tenant_argument(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
- * The registry's row of a tenant with its active databases, or NULL.  The
- * caller is connected to SPI; the result is allocated in its context.
+ * The registry's columns a Tenant is made of (tenant_from_row), as the
+ * installed version of the extension has them.  The caller is connected to
+ * SPI.
  */
-Tenant *
-load_tenant(const char *name)
+char *
+tenant_columns_sql(void)
 {
-	const char *args[1] = {name};
-	Tenant	   *t;
-	TupleDesc	desc;
-	HeapTuple	row;
-	bool		isnull;
-	uint64		i;
+	return psprintf("name, state, iam_auth, deletion_protection, connection_limit,"
+					" allowed_ips::pg_catalog.text, login_before_suspend IS NOT FALSE, %s, %s",
+					catalog_knows_clusters() ? "cluster" : "NULL::pg_catalog.text",
+					catalog_knows_iam() ? "iam_principal, iam_external_id, aws_access_key_id" :
+					"NULL::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.text");
+}
 
-	catalog_execute_text(psprintf("SELECT name, state, iam_auth, deletion_protection, connection_limit,"
-								  " allowed_ips::pg_catalog.text, login_before_suspend IS NOT FALSE, %s"
-								  " FROM tenancy.registry WHERE name = $1",
-								  catalog_knows_clusters() ? "cluster" : "NULL::pg_catalog.text"),
-						 1, args);
-	if (SPI_processed == 0)
-		return NULL;
-	t = palloc0(sizeof(Tenant));
-	desc = SPI_tuptable->tupdesc;
-	row = SPI_tuptable->vals[0];
+/* A Tenant, without its databases, from a row of tenant_columns_sql(). */
+Tenant *
+tenant_from_row(HeapTuple row, TupleDesc desc)
+{
+	Tenant	   *t = palloc0(sizeof(Tenant));
+	bool		isnull;
+
 	t->name = SPI_getvalue(row, desc, 1);
 	t->state = SPI_getvalue(row, desc, 2);
 	t->iam_auth = DatumGetBool(SPI_getbinval(row, desc, 3, &isnull));
@@ -157,6 +155,28 @@ load_tenant(const char *name)
 	t->allowed_ips = SPI_getvalue(row, desc, 6);
 	t->login_before_suspend = DatumGetBool(SPI_getbinval(row, desc, 7, &isnull));
 	t->cluster = SPI_getvalue(row, desc, 8);
+	t->iam_principal = SPI_getvalue(row, desc, 9);
+	t->iam_external_id = SPI_getvalue(row, desc, 10);
+	t->aws_access_key_id = SPI_getvalue(row, desc, 11);
+	return t;
+}
+
+/*
+ * The registry's row of a tenant with its active databases, or NULL.  The
+ * caller is connected to SPI; the result is allocated in its context.
+ */
+Tenant *
+load_tenant(const char *name)
+{
+	const char *args[1] = {name};
+	Tenant	   *t;
+	uint64		i;
+
+	catalog_execute_text(psprintf("SELECT %s FROM tenancy.registry WHERE name = $1",
+								  tenant_columns_sql()), 1, args);
+	if (SPI_processed == 0)
+		return NULL;
+	t = tenant_from_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 
 	catalog_execute_text("SELECT short_name, database_name FROM tenancy.tenant_databases"
 						 " WHERE tenant = $1 AND state = 'active' ORDER BY short_name", 1, args);

@@ -67,28 +67,16 @@ load_all_tenants(void)
 	uint64		n;
 	uint64		d = 0;
 
-	catalog_execute(psprintf("SELECT name, state, iam_auth, deletion_protection, connection_limit,"
-							 " allowed_ips::pg_catalog.text, login_before_suspend IS NOT FALSE, %s"
-							 " FROM tenancy.registry ORDER BY %s name",
-							 catalog_knows_clusters() ? "cluster" : "NULL::pg_catalog.text",
+	catalog_execute(psprintf("SELECT %s FROM tenancy.registry ORDER BY %s name",
+							 tenant_columns_sql(),
 							 catalog_knows_clusters() ? "cluster NULLS FIRST," : ""),
 					0, NULL, NULL, NULL);
 	rows = SPI_tuptable;
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)
 	{
-		Tenant	   *t = palloc0(sizeof(Tenant));
-		HeapTuple	row = rows->vals[i];
-		bool		isnull;
+		Tenant	   *t = tenant_from_row(rows->vals[i], rows->tupdesc);
 
-		t->name = SPI_getvalue(row, rows->tupdesc, 1);
-		t->state = SPI_getvalue(row, rows->tupdesc, 2);
-		t->iam_auth = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 3, &isnull));
-		t->deletion_protection = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 4, &isnull));
-		t->connection_limit = DatumGetInt32(SPI_getbinval(row, rows->tupdesc, 5, &isnull));
-		t->allowed_ips = SPI_getvalue(row, rows->tupdesc, 6);
-		t->login_before_suspend = DatumGetBool(SPI_getbinval(row, rows->tupdesc, 7, &isnull));
-		t->cluster = SPI_getvalue(row, rows->tupdesc, 8);
 		tenants = lappend(tenants, t);
 	}
 
@@ -215,6 +203,39 @@ dry_run_all(Tuplestorestate *store, TupleDesc desc, Executor *ex, List *checked)
 	}
 }
 
+/* A tenant's IAM side, read for check() */
+typedef struct IamCheck
+{
+	const Tenant *tenant;
+	List	   *plan;
+} IamCheck;
+
+static void
+read_iam_plan(void *arg)
+{
+	IamCheck   *ic = arg;
+
+	ic->plan = iam_plan(ic->tenant, IAM_REFUSE_NOTHING, NULL, NULL);
+}
+
+/*
+ * The IAM drift of one tenant; IAM that cannot be read (AWS down, access
+ * denied) is one row saying why, and the other tenants are checked.
+ */
+static List *
+iam_plan_isolated(const Tenant *t)
+{
+	IamCheck	ic = {t, NIL};
+	ErrorData  *edata;
+
+	if (!cluster_has_iam())
+		return NIL;
+	if ((edata = run_isolated(read_iam_plan, &ic)) != NULL)
+		return list_make1(plan_report("iam_role", psprintf(IAM_NAME_PREFIX "%s", t->name),
+									  psprintf("could not be checked: %s", edata->message)));
+	return ic.plan;
+}
+
 /* One cluster's tenants, checked together: what check() does for each cluster. */
 typedef struct ClusterCheck
 {
@@ -263,6 +284,8 @@ check_cluster(void *arg)
 				if (snap->databases[i].exists && snap->databases[i].session_can_connect)
 					databases = lappend(databases, (char *) t->database_names[i]);
 			c->plan = plan_repair(t, snap, PLACEHOLDER_VERIFIER, cc->deep);
+			if (cc->deep)
+				c->plan = list_concat(c->plan, iam_plan_isolated(t));
 		}
 		checked = lappend(checked, c);
 	}
@@ -365,8 +388,9 @@ repair_tenant(void *arg)
 	use_cluster(t->cluster);
 	snap = read_checked_snapshot(t, true);
 	tr->changes += run_plan("repair", t->name,
-							plan_repair(t, snap, snap->role_exists ?
-										NULL : scram_verifier(generate_password()), true),
+							list_concat(plan_repair(t, snap, snap->role_exists ?
+													NULL : scram_verifier(generate_password()), true),
+										iam_plan(t, IAM_REFUSE_NOTHING, NULL, NULL)),
 							NULL, NULL);
 }
 

@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
+#include "nodes/pg_list.h"
+
 /* AWS credentials as found; every string is wiped when freed. */
 typedef struct AwsCredentials
 {
@@ -64,6 +66,72 @@ extern void aws_free_credentials(AwsCredentials *creds);
 extern const char *aws_get_region(void);
 extern void aws_signing_timestamp(char *buf);
 extern const struct SigV4Allocator *aws_sigv4_allocator(void);
+
+/* in aws_query.c */
+
+/* An element of an AWS answer: its name, its text, its child elements. */
+typedef struct AwsXml
+{
+	const char *name;
+	const char *text;			/* the text directly inside, maybe "" */
+	List	   *children;		/* AwsXml * */
+} AwsXml;
+
+/* What an AWS Query API call answered. */
+typedef struct AwsAnswer
+{
+	long		status;			/* HTTP status */
+	AwsXml	   *xml;			/* the root element; NULL: no XML */
+	const char *error_code;		/* an expected error's code; NULL: success */
+	const char *error_message;
+	const char *request_id;
+} AwsAnswer;
+
+/* aws_query flags */
+#define AWS_QUERY_ONCE			0x01	/* never repeat what may have reached AWS */
+#define AWS_QUERY_PRINCIPAL_LAG	0x02	/* retry "Invalid principal": a new
+										 * principal may not be visible yet */
+
+/*
+ * One call a plan's step makes (aws_call_run).  Error codes in done_if mean
+ * the entity already is as wanted (NoSuchEntity for a delete); a create
+ * answered EntityAlreadyExists changed nothing if the entity found by
+ * exists_get(exists_name) carries every tag given, and is refused if not.
+ */
+typedef struct AwsCall
+{
+	const char *service;		/* "iam", "sts", "rds" */
+	const char *action;
+	const char *region;
+	int			nparams;
+	const char **names;
+	const char **values;
+	const char *const *done_if;
+	int			flags;			/* aws_query's */
+	const char *exists_get;		/* "GetUser", "GetRole"; NULL: none */
+	const char *exists_name;
+	int			ntags;
+	const char **tag_keys;
+	const char **tag_values;
+	struct AwsAnswer **answer;	/* where the answer goes; NULL: nowhere */
+} AwsCall;
+
+extern char *tenancy_aws_iam_endpoint;
+extern char *tenancy_aws_sts_endpoint;
+extern char *tenancy_aws_rds_endpoint;
+extern int	tenancy_aws_retry_timeout;
+extern void AwsQueryInit(void);
+extern AwsAnswer *aws_query(const char *service, const char *action, const char *region,
+							int nparams, const char *const *names,
+							const char *const *values, const char *const *expected,
+							int flags);
+extern bool aws_call_run(const AwsCall *call);
+extern char *aws_call_text(const AwsCall *call);
+extern AwsXml *aws_xml_child(const AwsXml *x, const char *name);
+extern AwsXml *aws_xml_path(const AwsXml *x, const char *path);
+extern const char *aws_xml_text(const AwsXml *x, const char *path);
+extern List *aws_xml_members(const AwsXml *x, const char *path);
+extern bool aws_xml_has_tag(const AwsXml *entity, const char *key, const char *value);
 
 /* in iam_token.c */
 extern char *rds_auth_token(const char *host, int32 port, const char *username,

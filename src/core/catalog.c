@@ -27,6 +27,7 @@
  */
 static Oid	owner_oid = InvalidOid;
 static bool has_clusters = false;
+static bool has_iam = false;
 static LocalTransactionId looked_up_in = InvalidLocalTransactionId;
 
 static void
@@ -36,7 +37,7 @@ look_up_extension(void)
 
 	if (looked_up_in == MyProc->lxid && OidIsValid(owner_oid))
 		return;
-	if (SPI_execute("SELECT extowner, extversion NOT IN ('1.0', '1.1')"
+	if (SPI_execute("SELECT extowner, extversion NOT IN ('1.0', '1.1'), extversion NOT IN ('1.0', '1.1', '1.2')"
 					" FROM pg_catalog.pg_extension WHERE extname = 'aurora_tenancy'",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
@@ -46,6 +47,7 @@ look_up_extension(void)
 				 errhint("Run CREATE EXTENSION aurora_tenancy in the database tenants are managed from.")));
 	owner_oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	has_clusters = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	has_iam = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	looked_up_in = MyProc->lxid;
 }
 
@@ -66,6 +68,14 @@ catalog_knows_clusters(void)
 {
 	look_up_extension();
 	return has_clusters;
+}
+
+/* Do they know the IAM side of tenants (1.3 on)?  Connected to SPI. */
+bool
+catalog_knows_iam(void)
+{
+	look_up_extension();
+	return has_iam;
 }
 
 /*

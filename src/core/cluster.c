@@ -10,6 +10,7 @@
  * never as a connection string, so no value can smuggle in another option.
  */
 #include "core/core.h"
+#include "aws/iam_policy.h"
 
 #include "access/reloptions.h"
 #include "access/xact.h"
@@ -46,7 +47,18 @@ static const char *const file_options[] = {
 
 /* The extension's own server options, not passed to libpq. */
 static const char *const own_server_options[] = {
-	"auth", "aws_region", "iam_users", NULL
+	"auth", "aws_region", "iam_users", "iam_provisioning",
+	"aws_cluster_resource_id", "aws_cluster_identifier", "aws_account_id",
+	"iam_trust_policy_size", NULL
+};
+
+/*
+ * Options that decide what the server's own AWS identity signs or creates,
+ * and for which cluster: superusers only.
+ */
+static const char *const aws_options[] = {
+	"aws_region", "iam_users", "iam_provisioning", "aws_cluster_resource_id",
+	"aws_cluster_identifier", "aws_account_id", "iam_trust_policy_size", NULL
 };
 
 static const char *const mapping_options[] = {"user", "password", NULL};
@@ -78,6 +90,15 @@ option_value(List *options, const char *name)
 	return NULL;
 }
 
+/* An option's value, kept until the transaction ends; NULL when absent. */
+static const char *
+option_string(List *options, const char *name)
+{
+	char	   *value = option_value(options, name);
+
+	return value ? MemoryContextStrdup(TopTransactionContext, value) : NULL;
+}
+
 /* iam_users: a comma-separated list of role names. */
 static List *
 iam_users_list(const char *value)
@@ -101,6 +122,65 @@ iam_user_listed(const char *iam_users, const char *user)
 		if (strcmp(lfirst(lc), user) == 0)
 			return true;
 	return false;
+}
+
+static bool
+all_chars(const char *s, const char *allowed)
+{
+	return s[0] != '\0' && strspn(s, allowed) == strlen(s);
+}
+
+static void
+invalid_option(const char *name, const char *value, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * The IAM side of a cluster: iam_provisioning (none, user_and_role, role)
+ * needs the region and the cluster's resource id or identifier (for the
+ * rds-db:connect resource); the account id is read from STS when absent.
+ */
+static void
+validate_iam_options(List *options)
+{
+	const char *mode = option_value(options, "iam_provisioning");
+	const char *region = option_value(options, "aws_region");
+	const char *resource_id = option_value(options, "aws_cluster_resource_id");
+	const char *identifier = option_value(options, "aws_cluster_identifier");
+	const char *account = option_value(options, "aws_account_id");
+	const char *size = option_value(options, "iam_trust_policy_size");
+
+	if (mode && strcmp(mode, "none") != 0 && strcmp(mode, "user_and_role") != 0 &&
+		strcmp(mode, "role") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"iam_provisioning\": \"%s\"", mode),
+				 errhint("Valid values are \"none\", \"user_and_role\" and \"role\".")));
+	if (region && aws_partition(region) == NULL)
+		invalid_option("aws_region", region, "A region is written like eu-central-1.");
+	if (resource_id && (strncmp(resource_id, "cluster-", 8) != 0 ||
+						!all_chars(resource_id + 8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")))
+		invalid_option("aws_cluster_resource_id", resource_id,
+					   "A cluster's resource id is written like cluster-NOL3X6GTXDYEGEITNHBOTQV4CY (DbClusterResourceId).");
+	if (identifier && (strlen(identifier) > 63 ||
+					   !all_chars(identifier, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")))
+		invalid_option("aws_cluster_identifier", identifier,
+					   "A DB cluster identifier has at most 63 letters, digits and hyphens.");
+	if (account && (strlen(account) != 12 || !all_chars(account, "0123456789")))
+		invalid_option("aws_account_id", account, "An AWS account id has 12 digits.");
+	if (size && (!all_chars(size, "0123456789") || strlen(size) > 5 ||
+				 atoi(size) < 512 || atoi(size) > 10240))
+		invalid_option("iam_trust_policy_size", size,
+					   "It is the account's quota of characters in a role trust policy, 2048 unless raised, at most 10240.");
+	if (mode && strcmp(mode, "none") != 0 && (region == NULL || (resource_id == NULL && identifier == NULL)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("iam_provisioning '%s' needs options aws_region and aws_cluster_resource_id or aws_cluster_identifier", mode),
+				 errdetail("The rds-db:connect policy names the cluster by region, account and resource id.")));
 }
 
 /*
@@ -133,7 +213,7 @@ tenancy_cluster_validator(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("invalid option \"%s\"", d->defname),
 					 errhint(catalog == ForeignServerRelationId ?
-							 "A cluster takes libpq connection options (host, port, dbname, sslmode, ...) and auth, aws_region, iam_users." :
+							 "A cluster takes libpq connection options (host, port, dbname, sslmode, ...) and auth, aws_region, iam_users, iam_provisioning, aws_cluster_resource_id, aws_cluster_identifier, aws_account_id, iam_trust_policy_size." :
 							 catalog == UserMappingRelationId ?
 							 "A user mapping takes user and password." :
 							 "Options go on the server (the cluster) and on user mappings.")));
@@ -146,17 +226,16 @@ tenancy_cluster_validator(PG_FUNCTION_ARGS)
 	if (catalog != ForeignServerRelationId)
 		PG_RETURN_VOID();
 
-	/* a token is signed with the server's own AWS identity */
+	/* tokens are signed, and IAM entities made, with the server's own AWS identity */
 	if (!superuser())
 		foreach(lc, options)
-			if (strcmp(((DefElem *) lfirst(lc))->defname, "iam_users") == 0 ||
-				strcmp(((DefElem *) lfirst(lc))->defname, "aws_region") == 0 ||
+			if (listed(((DefElem *) lfirst(lc))->defname, aws_options) ||
 				(strcmp(((DefElem *) lfirst(lc))->defname, "auth") == 0 &&
 				 strcmp(defGetString(lfirst(lc)), "iam") == 0))
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("only a superuser may set option \"%s\"", ((DefElem *) lfirst(lc))->defname),
-						 errdetail("IAM auth tokens are signed with the server's own AWS identity.")));
+						 errdetail("IAM auth tokens are signed, and IAM entities made, with the server's own AWS identity.")));
 
 	auth = option_value(options, "auth");
 	if (auth && strcmp(auth, "password") != 0 && strcmp(auth, "iam") != 0)
@@ -171,6 +250,7 @@ tenancy_cluster_validator(PG_FUNCTION_ARGS)
 				 errmsg("auth 'iam' requires sslmode 'verify-full'"),
 				 errdetail("An IAM auth token is a password anyone who sees it can replay for 15 minutes.")));
 	(void) iam_users_list(option_value(options, "iam_users"));
+	validate_iam_options(options);
 	PG_RETURN_VOID();
 }
 
@@ -276,9 +356,20 @@ use_cluster(const char *name)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("cluster \"%s\" has auth 'iam' but is not owned by a superuser", c->name),
 				 errdetail("IAM auth tokens are signed with the server's own AWS identity: only a superuser decides for whom.")));
-	c->aws_region = option_value(server->options, "aws_region");
-	if (c->aws_region)
-		c->aws_region = MemoryContextStrdup(TopTransactionContext, c->aws_region);
+	c->aws_region = option_string(server->options, "aws_region");
+	c->iam_provisioning = option_string(server->options, "iam_provisioning");
+	if (c->iam_provisioning && strcmp(c->iam_provisioning, "none") == 0)
+		c->iam_provisioning = NULL;
+	if (c->iam_provisioning && !superuser_arg(server->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cluster \"%s\" has iam_provisioning but is not owned by a superuser", c->name),
+				 errdetail("IAM entities are made with the server's own AWS identity: only a superuser decides for which cluster.")));
+	c->aws_cluster_resource_id = option_string(server->options, "aws_cluster_resource_id");
+	c->aws_cluster_identifier = option_string(server->options, "aws_cluster_identifier");
+	c->aws_account_id = option_string(server->options, "aws_account_id");
+	c->iam_trust_policy_size = option_value(server->options, "iam_trust_policy_size") ?
+		atoi(option_value(server->options, "iam_trust_policy_size")) : 2048;
 
 	c->user = option_value(mapping->options, "user");
 	c->user = MemoryContextStrdup(TopTransactionContext,

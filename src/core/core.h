@@ -69,6 +69,11 @@ typedef struct Cluster
 									 * blocking connects */
 	bool		iam_auth;		/* auth 'iam': a fresh token per connection */
 	const char *aws_region;
+	const char *iam_provisioning;	/* "user_and_role", "role"; NULL: none */
+	const char *aws_cluster_resource_id;	/* NULL: look up the identifier */
+	const char *aws_cluster_identifier;
+	const char *aws_account_id;	/* NULL: ask STS */
+	int			iam_trust_policy_size;	/* the account's quota, characters */
 	const char *user;			/* the remote admin */
 	const char *password;		/* the mapping's; never shown */
 	bool		password_required;	/* a non-superuser: must use it */
@@ -165,6 +170,7 @@ extern int	catalog_execute_text(const char *sql, int nargs, const char *const *a
 extern char *catalog_value(void);
 extern struct PortalData *catalog_cursor_open(const char *sql);
 extern bool catalog_knows_clusters(void);
+extern bool catalog_knows_iam(void);
 extern Oid	database_oid_now(const char *database);
 extern bool session_can_connect(const char *database);
 

@@ -65,6 +65,23 @@
 #define STEP_UNMARK_DATABASE	"unmark_database"
 #define STEP_DROP_UNFINISHED	"drop_unfinished"
 #define STEP_RESOLVE_INTENT		"resolve_intent"
-#define STEP_REPORT				"report"	/* check() only: for a person to fix */
+#define STEP_REPORT				"report"
+
+/* the IAM side (an AWS API call each; object_type iam_user, iam_role, iam_access_key) */
+#define STEP_IAM_CREATE_USER	"iam_create_user"
+#define STEP_IAM_TAG_USER		"iam_tag_user"
+#define STEP_IAM_CREATE_ROLE	"iam_create_role"
+#define STEP_IAM_TAG_ROLE		"iam_tag_role"
+#define STEP_IAM_TRUST_POLICY	"iam_trust_policy"
+#define STEP_IAM_PUT_CONNECT	"iam_put_connect_policy"
+#define STEP_IAM_DELETE_CONNECT	"iam_delete_connect_policy"
+#define STEP_IAM_PUT_ASSUME		"iam_put_assume_policy"
+#define STEP_IAM_DELETE_POLICY	"iam_delete_inline_policy"
+#define STEP_IAM_DETACH_POLICY	"iam_detach_policy"
+#define STEP_IAM_CREATE_KEY		"iam_create_access_key"
+#define STEP_IAM_UPDATE_KEY		"iam_update_access_key"
+#define STEP_IAM_DELETE_KEY		"iam_delete_access_key"
+#define STEP_IAM_DELETE_ROLE	"iam_delete_role"
+#define STEP_IAM_DELETE_USER	"iam_delete_user"	/* check() only: for a person to fix */
 
 #endif							/* AURORA_TENANCY_VOCABULARY_H */

@@ -18,6 +18,9 @@
  * extension's database is read in the caller's backend first, so work that
  * is already done starts no worker there, and a dry run none at all.
  *
+ * A step that is an AWS call (IAM) is made here, in the caller's backend,
+ * between its intent and outcome rows.
+ *
  * On a target cluster (current_cluster) the home connection stays: audit
  * rows and the extension's catalog live here.  Every other step reaches the
  * target through the libpq transport, cluster-wide steps in its dbname; as
@@ -247,6 +250,30 @@ database_exists(Executor *ex, const char *database)
 }
 
 /*
+ * Makes a step's AWS call in the caller's backend (the only process that
+ * loads libcurl); returns its error instead of throwing it.
+ */
+static ErrorData *
+run_aws_call(const Step *step, bool *ran)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ErrorData  *edata = NULL;
+
+	PG_TRY();
+	{
+		*ran = aws_call_run(step->aws);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+/*
  * Runs one step of a plan; returns whether it changed anything (in a dry
  * run: whether it would).  Errors are re-thrown here, after the failure is
  * in the audit log.
@@ -259,6 +286,23 @@ executor_run_step(Executor *ex, const Step *step)
 	bool		ran = false;
 
 	ex->unreached = false;
+
+	/*
+	 * An AWS call: planned from what AWS showed just before, so needed; an
+	 * intent row before it and an outcome row after it, like a step on a
+	 * target.
+	 */
+	if (step->aws)
+	{
+		if (ex->dry_run)
+			return true;
+		home_audit(ex, step, PHASE_INTENT, NULL);
+		edata = run_aws_call(step, &ran);
+		home_audit(ex, step, edata ? PHASE_FAILED : PHASE_DONE, edata);
+		throw_if_any(edata);
+		return ran;
+	}
+
 	/* A step with nothing to run is for a person: reported while its guard holds. */
 	if (step->statement == NULL && !ex->dry_run)
 		return false;

@@ -117,15 +117,20 @@ plan_catalog(List *plan, const TenantSpec *spec)
 											   " WHERE r.tenant = d.tenant AND r.short_name = d.short_name"
 											   " AND r.state = 'active'))",
 											   t, rows.data),
-									  psprintf("INSERT INTO tenancy.registry (name, iam_auth, allowed_ips%s)"
-											   " VALUES (%s, %s, %s%s) ON CONFLICT (name) DO NOTHING;"
+									  psprintf("INSERT INTO tenancy.registry (name, iam_auth, allowed_ips%s%s)"
+											   " VALUES (%s, %s, %s%s%s) ON CONFLICT (name) DO NOTHING;"
 											   " INSERT INTO tenancy.tenant_databases (tenant, short_name, database_name%s)"
 											   " VALUES %s ON CONFLICT (tenant, short_name) WHERE state = 'active' DO NOTHING",
 											   spec->cluster ? ", cluster, marker_nonce" : "",
+											   spec->iam_external_id ? ", iam_principal, iam_external_id" : "",
 											   t, spec->iam_auth ? "true" : "false", ips,
 											   spec->cluster ?
 											   psprintf(", %s, %s", quote_literal_cstr(spec->cluster),
 														quote_literal_cstr(marker_nonce(true, spec->tenant, spec->tenant, true))) : "",
+											   spec->iam_external_id ?
+											   psprintf(", %s, %s",
+														spec->iam_principal ? quote_literal_cstr(spec->iam_principal) : "NULL",
+														quote_literal_cstr(spec->iam_external_id)) : "",
 											   spec->cluster ? ", marker_nonce" : "",
 											   inserted.data)));
 	if (spec->allowed_ips)

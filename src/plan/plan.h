@@ -9,6 +9,7 @@
 #define AURORA_TENANCY_PLAN_H
 
 #include "core/core.h"
+#include "aws/aws.h"
 
 /*
  * One step of a plan: a statement that moves the cluster towards the desired
@@ -27,6 +28,8 @@ typedef struct Step
 	const char *display;		/* what is audited and logged; NULL: statement */
 	const char *finish;			/* own_transaction: run with the outcome row */
 	const char *problem;		/* what check() says while the step is needed */
+	const AwsCall *aws;			/* an AWS API call instead of a statement
+								 * (statement then says what it is) */
 	bool		own_transaction;	/* cannot run in a transaction block */
 	bool		as_owner;		/* a write to the extension's own catalog */
 } Step;
@@ -44,6 +47,8 @@ typedef struct TenantSpec
 	const char *verifier;		/* set when the role is to be created */
 	bool	   *inside_unknown;	/* per database: must its inside be looked at?
 								 * NULL: every database's */
+	const char *iam_principal;	/* registered with a new tenant (1.3) */
+	const char *iam_external_id;	/* NULL: not registered */
 } TenantSpec;
 
 /* A tenant as the registry records it. */
@@ -60,6 +65,10 @@ typedef struct Tenant
 	int			ndatabases;		/* active databases */
 	const char **short_names;
 	const char **database_names;
+	char	   *iam_principal;	/* iam_provisioning 'role': who may assume
+								 * the tenant's IAM role */
+	char	   *iam_external_id;	/* the sts:ExternalId it must give */
+	char	   *aws_access_key_id;	/* the IAM user's key made by us */
 } Tenant;
 
 /* A registered database as the cluster has it. */
@@ -121,6 +130,75 @@ typedef struct TenantSnapshot
 	List	   *unfinished_databases;	/* left by an interrupted create */
 	List	   *open_intents;	/* OpenIntent * */
 } TenantSnapshot;
+
+/* An IAM user or role as IAM has it (read_iam_snapshot). */
+typedef struct IamEntity
+{
+	bool		exists;
+	bool		ours;			/* tagged with the tenant and this installation */
+	bool		cluster_tagged; /* tagged with the cluster's resource id */
+	const char *arn;
+	const char *trust_policy;	/* a role's, as IAM returns it */
+	List	   *inline_policies;	/* names, but the one we put there */
+	List	   *attached_policies;	/* managed policy ARNs */
+} IamEntity;
+
+typedef struct IamKey
+{
+	const char *id;
+	bool		active;
+} IamKey;
+
+/* What IAM says about one tenant: the input of plan_iam(). */
+typedef struct IamSnapshot
+{
+	IamEntity	user;
+	IamEntity	role;
+	const char *connect_policy; /* the role's inline IAM_CONNECT_POLICY */
+	const char *assume_policy;	/* the user's inline IAM_ASSUME_POLICY */
+	List	   *keys;			/* IamKey *, the user's */
+} IamSnapshot;
+
+/* The names of the inline policies we put on a tenant's role and user. */
+#define IAM_CONNECT_POLICY "rds-db-connect"
+#define IAM_ASSUME_POLICY "assume-tenant-role"
+/* the path of everything we make, and the prefix of its names */
+#define IAM_PATH "/tenancy/"
+#define IAM_NAME_PREFIX "tenancy-"
+/* the tags that mark what we made */
+#define IAM_TAG_TENANT "tenancy:tenant"
+#define IAM_TAG_INSTALLATION "tenancy:installation"
+#define IAM_TAG_CLUSTER "tenancy:cluster"
+
+/* What a tenant's IAM side should be, and what is needed to write it. */
+typedef struct IamTarget
+{
+	const char *tenant;
+	const char *region;
+	const char *partition;
+	const char *installation;	/* tenancy.installation's id */
+	const char *resource_id;	/* the cluster's DbClusterResourceId */
+	bool		with_user;		/* user_and_role: an IAM user and its key */
+	const char *user_name;
+	const char *role_name;
+	const char *role_arn;
+	const char *trust_policy;	/* desired documents */
+	const char *connect_policy;
+	const char *assume_policy;
+	bool		remove;			/* offboarding: nothing of it stays */
+	bool		connect;		/* the connect policy is on the role */
+	bool		keys_active;
+	const char *recorded_key;	/* the key made for the user, if any */
+	bool		make_key;		/* make one if the recorded key is not there */
+	bool		rotate_key;		/* make a new one, then delete the recorded */
+	AwsAnswer **new_key;		/* where CreateAccessKey's answer goes */
+} IamTarget;
+
+/* in iam_snapshot.c */
+extern IamSnapshot *read_iam_snapshot(const IamTarget *want);
+
+/* in plan_iam.c */
+extern List *plan_iam(List *plan, const IamTarget *want, const IamSnapshot *have);
 
 /* in snapshot.c */
 extern TenantSnapshot *read_cluster_snapshot(const Tenant *t);
