@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import socket
-import socketserver
 import string
 import sys
 import threading
@@ -163,11 +162,12 @@ class State:
     def __init__(self, account, clusters):
         self.lock = threading.RLock()
         self.account = account
-        self.clusters = dict(clusters)
+        self.initial_clusters = dict(clusters)
         self.requests = []
         self.reset()
 
     def reset(self):
+        self.clusters = dict(self.initial_clusters)
         self.users = {}      # lower name -> dict
         self.roles = {}      # lower name -> dict
         self.policies = {}   # lower name -> dict
@@ -266,6 +266,8 @@ class State:
         for st in stmts if isinstance(stmts, list) else [stmts]:
             if not isinstance(st, dict):
                 raise ApiError(400, 'MalformedPolicyDocument', 'Syntax errors in policy.')
+            if 'Effect' not in st:
+                raise ApiError(400, 'MalformedPolicyDocument', 'Missing required field Effect')
             if st.get('Effect') not in ('Allow', 'Deny'):
                 raise ApiError(400, 'MalformedPolicyDocument', 'Invalid effect: %s' % st.get('Effect'))
             if 'Action' not in st and 'NotAction' not in st:
@@ -1331,7 +1333,7 @@ def make_handler(args, state):
             if ctype == 'application/x-www-form-urlencoded':
                 try:
                     pairs = urllib.parse.parse_qsl(body.decode('utf-8'), keep_blank_values=True,
-                                                   strict_parsing=bool(body), errors='strict')
+                                                   errors='strict')
                 except (UnicodeDecodeError, ValueError) as e:
                     return fail(IAM, ApiError(400, 'MalformedQueryString', str(e)))
                 for k, v in pairs:
@@ -1348,7 +1350,10 @@ def make_handler(args, state):
             service = ACTIONS.get(action)
             entry['service'] = service
             if action is None:
-                return fail(cred_service, ApiError(400, 'MissingAction', 'Missing Action'))
+                why = '' if ctype == 'application/x-www-form-urlencoded' else (
+                    ' (the body is read only as application/x-www-form-urlencoded; Content-Type was %r)'
+                    % self.headers.get('Content-Type'))
+                return fail(cred_service, ApiError(400, 'MissingAction', 'Missing Action' + why))
             if service is None or params.get('Version') != VERSIONS[service]:
                 return fail(service or cred_service, ApiError(
                     400, 'InvalidAction', f'Could not find operation {action} for version {params.get("Version")}'))
@@ -1399,9 +1404,8 @@ def make_handler(args, state):
     return Handler
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = True
 
 
 def parse_clusters(items):

@@ -542,6 +542,12 @@ class Quotas(Base):
         self.assertEqual((s['Users'], s['UsersQuota'], s['Roles'], s['RolesQuota'], s['Policies']), (2, 2, 1, 1, 1))
         self.iam.delete_user(UserName='a')
         self.make_user('c')
+        self.d.control('quota', {'AttachedPoliciesPerRoleQuota': 1, 'PoliciesQuota': 2})
+        p1 = self.iam.list_policies(Scope='Local')['Policies'][0]['Arn']
+        p2 = self.iam.create_policy(PolicyName='q', PolicyDocument=CONNECT)['Policy']['Arn']
+        self.iam.attach_role_policy(RoleName='r', PolicyArn=p1)
+        self.iam.attach_role_policy(RoleName='r', PolicyArn=p1)      # again: no change
+        self.assertApiError('LimitExceeded', 409, self.iam.attach_role_policy, RoleName='r', PolicyArn=p2)
 
     def test_pagination(self):
         self.d.control('quota', {'list_page_size': 2})
