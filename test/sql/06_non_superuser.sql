@@ -3,7 +3,7 @@
 CREATE ROLE regress_admin LOGIN CREATEROLE CREATEDB;
 CREATE ROLE regress_nobody LOGIN;
 GRANT USAGE ON SCHEMA tenancy TO regress_admin, regress_nobody;
-GRANT EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text) TO regress_admin, regress_nobody;
+GRANT EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text, text) TO regress_admin, regress_nobody;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tenancy TO regress_admin;
 GRANT pg_signal_backend TO regress_admin;
 

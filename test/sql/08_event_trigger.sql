@@ -51,8 +51,8 @@ DROP TABLE tenancy.audit_log CASCADE;
 CREATE INDEX ON tenancy.audit_log (message);
 CREATE TABLE tenancy.extra (id int);
 COMMENT ON TABLE tenancy.registry IS 'forged';
-DROP FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text);
-ALTER FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text) SECURITY DEFINER;
+DROP FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text, text);
+ALTER FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text, text) SECURITY DEFINER;
 DROP SCHEMA tenancy CASCADE;
 -- nor are the registry and the audit log dropped with the extension, or
 -- with what its owner owns, while tenants exist

@@ -19,7 +19,7 @@ SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_sneaky';
 CREATE ROLE regress_admin2 LOGIN CREATEROLE CREATEDB;
 GRANT CREATE ON DATABASE regression TO regress_admin2;
 GRANT USAGE ON SCHEMA tenancy TO regress_admin2;
-GRANT EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text) TO regress_admin2;
+GRANT EXECUTE ON FUNCTION tenancy.onboard(text, text[], cidr[], boolean, text, text) TO regress_admin2;
 SET SESSION AUTHORIZATION regress_admin2;
 CREATE SCHEMA regress_evil;
 CREATE FUNCTION regress_evil.texteq(text, text) RETURNS boolean LANGUAGE plpgsql AS
