@@ -18,14 +18,15 @@ our @EXPORT = qw(control control_as onboard_sql server_options add_cluster);
 
 my $node;
 
-# Starts it (with %env in the server's environment) and creates the extension.
+# Starts it (with %env in the server's environment and conf appended to
+# postgresql.conf) and creates the extension.
 sub start
 {
 	my (%opts) = @_;
 	$node = PostgreSQL::Test::Cluster->new('control');
 	$node->init;
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'aurora_tenancy'\n"
-		  . "password_encryption = 'scram-sha-256'\n");
+		  . "password_encryption = 'scram-sha-256'\n" . ($opts{conf} // ''));
 	{
 		local %ENV = (%ENV, %{ $opts{env} // {} });
 		$node->start;

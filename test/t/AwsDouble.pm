@@ -1,0 +1,93 @@
+# AwsDouble: test/aws_double.py, the IAM + STS + RDS double on 127.0.0.1,
+# started for a TAP test, and its control endpoints (state, faults,
+# requests, plants, quotas) as Perl calls.
+package AwsDouble;
+
+use strict;
+use warnings;
+use File::Basename qw(dirname);
+use File::Spec;
+use HTTP::Tiny;
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Utils;
+
+# the key the double accepts; the server gets it through its environment
+our $ACCESS_KEY = 'AKIDTENANCYTEST00001';
+our $SECRET_KEY = 'tenancyTestSecretKey/0123456789abcdefghij';
+our $ACCOUNT    = '123456789012';
+
+sub start
+{
+	my ($class, %opts) = @_;
+	my $script = File::Spec->rel2abs(dirname(__FILE__) . '/../aws_double.py');
+	my $portfile = "$PostgreSQL::Test::Utils::tmp_check/aws_double.port";
+	my $log = "$PostgreSQL::Test::Utils::log_path/aws_double.log";
+	unlink $portfile;
+	# Debian's python3 with python3-botocore, not whatever python3 is on PATH
+	my $h = IPC::Run::start(['/usr/bin/python3', $script, '--port', '0',
+			'--portfile', $portfile, '--account', $ACCOUNT,
+			'--access-key', $ACCESS_KEY, '--secret-key', $SECRET_KEY,
+			'--log', $log, map { ('--cluster', $_) } @{ $opts{clusters} // [] }],
+		'>', "$log.out", '2>', "$log.err");
+	for (1 .. 200)
+	{
+		last if -s $portfile;
+		select(undef, undef, undef, 0.05);
+	}
+	die "the AWS double did not start" unless -s $portfile;
+	my $port = slurp_file($portfile);
+	chomp $port;
+	return bless { h => $h, port => $port, http => HTTP::Tiny->new(timeout => 30) }, $class;
+}
+
+sub url { return "http://127.0.0.1:$_[0]->{port}/" }
+
+# settings that point the server at the double
+sub settings
+{
+	my ($self) = @_;
+	my $url = $self->url;
+	return "tenancy.aws_iam_endpoint = '$url'\ntenancy.aws_sts_endpoint = '$url'\n"
+	  . "tenancy.aws_rds_endpoint = '$url'\ntenancy.aws_imds_endpoint = ''\n";
+}
+
+# the server's AWS credentials, for Control::start(env => ...)
+sub env { return { AWS_ACCESS_KEY_ID => $ACCESS_KEY, AWS_SECRET_ACCESS_KEY => $SECRET_KEY } }
+
+sub control_call
+{
+	my ($self, $method, $path, $body) = @_;
+	my $r = $self->{http}->request($method, $self->url . "_control/$path",
+		$body ? { content => encode_json($body), headers => { 'Content-Type' => 'application/json' } } : {});
+	die "AWS double $method $path: $r->{status} $r->{content}" unless $r->{success};
+	return $r->{content} ? decode_json($r->{content}) : undef;
+}
+
+sub state    { return $_[0]->control_call('GET', 'state') }
+sub requests { return $_[0]->control_call('GET', 'requests') }
+sub clear_requests { $_[0]->control_call('POST', 'requests/clear'); return }
+sub fault    { my ($self, %f) = @_; return $self->control_call('POST', 'fault', \%f) }
+sub plant    { my ($self, %p) = @_; return $self->control_call('POST', 'plant', \%p) }
+sub quota    { my ($self, %q) = @_; return $self->control_call('POST', 'quota', \%q) }
+
+# the user or role of that name in the state, or undef
+sub user
+{
+	my ($self, $name, $state) = @_;
+	$state //= $self->state;
+	my ($u) = grep { lc $_->{name} eq lc $name } @{ $state->{users} };
+	return $u;
+}
+
+sub role
+{
+	my ($self, $name, $state) = @_;
+	$state //= $self->state;
+	my ($r) = grep { lc $_->{name} eq lc $name } @{ $state->{roles} };
+	return $r;
+}
+
+sub stop { $_[0]->{h}->kill_kill; return }
+
+1;
