@@ -20,7 +20,15 @@ static const char *const none_expected[] = {NULL};
 bool
 cluster_has_iam(void)
 {
-	return current_cluster != NULL && current_cluster->iam_provisioning != NULL;
+	if (current_cluster == NULL || current_cluster->iam_provisioning == NULL)
+		return false;
+	if (!catalog_knows_iam())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cluster \"%s\" has iam_provisioning, which needs aurora_tenancy 1.3",
+						current_cluster->name),
+				 errhint("ALTER EXTENSION aurora_tenancy UPDATE.")));
+	return true;
 }
 
 /* The id in the tag tenancy:installation: the oldest (a restore adds one). */
@@ -154,11 +162,18 @@ iam_target(const Tenant *t, int flags, AwsAnswer **new_key)
 				 errdetail("IAM names have at most 64 characters.")));
 	want->role_arn = psprintf("arn:%s:iam::%s:role" IAM_PATH "%s", want->partition, account_id,
 							  want->role_name);
-	if (want->with_user)
+	want->remove = strcmp(t->state, STATE_OFFBOARDING) == 0;
+	/* (removing, no trust policy is written: any principal does) */
+	if (want->with_user || want->remove)
 		principal = psprintf("arn:%s:iam::%s:user" IAM_PATH "%s", want->partition, account_id,
 							 want->user_name);
-	else if (t->iam_principal)
+	else if (t->iam_principal && t->iam_external_id)
 		principal = iam_principal_arn(t->iam_principal, want->partition);
+	else if (t->iam_principal)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" has no external id", t->name),
+				 errdetail("A role trusted by a tenant's own principal must require an sts:ExternalId; the tenant was registered without one.")));
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -173,7 +188,6 @@ iam_target(const Tenant *t, int flags, AwsAnswer **new_key)
 	want->connect_policy = iam_connect_policy(want->partition, want->region, account_id,
 											  want->resource_id, t->name);
 	want->assume_policy = iam_assume_role_policy(want->role_arn);
-	want->remove = strcmp(t->state, STATE_OFFBOARDING) == 0;
 	want->connect = t->iam_auth &&
 		(strcmp(t->state, STATE_ACTIVE) == 0 || strcmp(t->state, STATE_ONBOARDING) == 0);
 	want->keys_active = strcmp(t->state, STATE_SUSPENDED) != 0;

@@ -29,7 +29,9 @@ struct SigV4Allocator;			/* in sigv4.h */
 /* AwsHttpRequest.flags */
 #define AWS_HTTP_NO_PROXY		0x01	/* ignore proxies set in the
 										 * environment */
-#define AWS_HTTP_UNREACHABLE_OK	0x02	/* nothing answering is status 0, not
+#define AWS_HTTP_UNREACHABLE_OK	0x02	/* nothing answering (no connection,
+										 * a timeout, a connection lost before
+										 * the whole answer) is status 0, not
 										 * an error */
 
 typedef struct AwsHttpRequest

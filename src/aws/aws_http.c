@@ -377,7 +377,8 @@ aws_http_request(const AwsHttpRequest *req, AwsHttpResponse *resp)
 					 errmsg("answer from %s is too long", req->what),
 					 errdetail("It has more than %zu bytes.", sink->max)));
 		if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
-			rc == CURLE_OPERATION_TIMEDOUT)
+			rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
+			rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE)
 		{
 			if (!(req->flags & AWS_HTTP_UNREACHABLE_OK))
 				ereport(ERROR,

@@ -198,7 +198,7 @@ copy_tree(xmlNode *node)
 }
 
 static AwsXml *
-parse_answer(const char *body, size_t len, const char *what)
+parse_answer(const char *body, size_t len)
 {
 	xmlDoc	   *volatile doc;
 	AwsXml	   *volatile root = NULL;
@@ -447,7 +447,6 @@ send_once(const AwsService *svc, const char *action, const char *region,
 	AwsHttpRequest req = {0};
 	AwsHttpResponse resp = {0};
 	AwsAnswer  *a;
-	MemoryContext oldcontext = CurrentMemoryContext;
 
 	service_endpoint(svc, region, &url, &signing_region);
 	split_url(url, &host, &path);
@@ -491,36 +490,20 @@ send_once(const AwsService *svc, const char *action, const char *region,
 	req.timeout_ms = tenancy_aws_request_timeout;
 	req.flags = AWS_HTTP_UNREACHABLE_OK;
 
-	PG_TRY();
-	{
-		aws_http_request(&req, &resp);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		/* a connection that closed without an answer: retried like one that failed */
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_EXTERNAL_ROUTINE_EXCEPTION)
-			PG_RE_THROW();
-		FlushErrorState();
-		ereport(DEBUG1,
-				(errmsg_internal("%s %s: %s %s", svc->what, action, edata->message,
-								 edata->detail ? edata->detail : "")));
-		resp.status = 0;
-	}
-	PG_END_TRY();
+	aws_http_request(&req, &resp);
 	for (int i = 0; i < nlines; i++)
 		pfree((char *) lines[i]);
 	sigv4_result_free(&result);
 	aws_free_credentials(creds);
 
 	if (resp.status == 0)
+	{
+		aws_http_response_free(&resp);
 		return NULL;
+	}
 	a = palloc0(sizeof(AwsAnswer));
 	a->status = resp.status;
-	a->xml = parse_answer(resp.body, resp.body_len, req.what);
+	a->xml = parse_answer(resp.body, resp.body_len);
 	aws_http_response_free(&resp);
 	if (a->xml && strcmp(a->xml->name, "ErrorResponse") == 0)
 	{

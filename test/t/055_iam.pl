@@ -122,6 +122,26 @@ is_deeply($role->{attached_policies}, [], 'nothing attached');
 is_deeply(keys_of($aws->user('tenancy-acme', $state)), [$key], 'only our key');
 like(inline($role, 'rds-db-connect')->{Statement}[0]{Resource}, qr{/acme$}, 'the connect policy is exact again');
 
+# a user deleted and made again (tagged as ours, say by a restore): the role's
+# trust policy now shows the old user's unique id, so it differs, and is rewritten
+my $tags = [ map { { Key => $_, Value => $role->{tags}{$_} } } sort keys %{ $role->{tags} } ];
+$aws->iam_calls([ delete_access_key => { UserName => 'tenancy-acme', AccessKeyId => $key } ],
+	[ delete_user_policy => { UserName => 'tenancy-acme', PolicyName => 'assume-tenant-role' } ],
+	[ delete_user => { UserName => 'tenancy-acme' } ],
+	[ create_user => { UserName => 'tenancy-acme', Path => '/tenancy/', Tags => $tags } ]);
+like($aws->role('tenancy-acme')->{trust}{Statement}[0]{Principal}{AWS}, qr/^AIDA/,
+	'IAM shows the deleted user\'s unique id in the trust policy');
+$problems = control("SELECT string_agg(object_type || ': ' || problem, E'\\n' ORDER BY problem) FROM tenancy.check('acme')");
+like($problems, qr/iam_role: trusts other principals/, 'check() finds the trust policy changed');
+like($problems, qr/iam_user: has no access key from aurora_tenancy/, 'and the key gone');
+control("SELECT tenancy.repair('acme')");
+is($aws->role('tenancy-acme')->{trust}{Statement}[0]{Principal}{AWS},
+	"arn:aws:iam::$acct:user/tenancy/tenancy-acme", 'repair() rewrites the trust policy');
+ok(inline($aws->user('tenancy-acme'), 'assume-tenant-role'), 'and the user\'s policy');
+($key, $secret) = split /\|/, control("SELECT * FROM tenancy.rotate_access_key('acme')");
+push @secrets, $secret;
+is(control("SELECT count(*) FROM tenancy.check('acme')"), '0', 'rotate_access_key() makes the missing key');
+
 # === suspend and resume ===
 control("SELECT tenancy.suspend('acme')");
 $state = $aws->state;

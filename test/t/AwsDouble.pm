@@ -88,6 +88,26 @@ sub role
 	return $r;
 }
 
+# Calls IAM as someone else in the account would, through botocore's own
+# client: [action, {params}], ... in order; dies on an error.
+sub iam_calls
+{
+	my ($self, @calls) = @_;
+	my $program = <<'PY';
+import json, sys, botocore.session
+url, key, secret, calls = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+iam = botocore.session.get_session().create_client('iam', endpoint_url=url, region_name='us-east-1',
+	aws_access_key_id=key, aws_secret_access_key=secret)
+for action, params in calls:
+	getattr(iam, action)(**params)
+PY
+	my ($out, $err) = ('', '');
+	IPC::Run::run(['/usr/bin/python3', '-c', $program, $self->url, $ACCESS_KEY, $SECRET_KEY,
+			encode_json(\@calls)], '>', \$out, '2>', \$err)
+	  or die "botocore IAM calls failed: $err";
+	return;
+}
+
 sub stop { $_[0]->{h}->kill_kill; return }
 
 1;
