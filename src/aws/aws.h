@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "nodes/pg_list.h"
+#include "utils/guc.h"
 
 /* AWS credentials as found; every string is wiped when freed. */
 typedef struct AwsCredentials
@@ -123,6 +124,7 @@ extern char *tenancy_aws_sts_endpoint;
 extern char *tenancy_aws_rds_endpoint;
 extern int	tenancy_aws_retry_timeout;
 extern void AwsQueryInit(void);
+extern bool aws_check_endpoint(char **newval, void **extra, GucSource source);
 extern AwsAnswer *aws_query(const char *service, const char *action, const char *region,
 							int nparams, const char *const *names,
 							const char *const *values, const char *const *expected,

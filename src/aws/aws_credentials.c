@@ -188,22 +188,6 @@ check_signing_time(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-/* An endpoint is empty (IMDS off) or an http:// or https:// URL. */
-static bool
-check_imds_endpoint(char **newval, void **extra, GucSource source)
-{
-	const char *v = *newval;
-
-	if (v == NULL || v[0] == '\0')
-		return true;
-	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
-	{
-		GUC_check_errdetail("The instance metadata endpoint must be empty or start with http:// or https://.");
-		return false;
-	}
-	return true;
-}
-
 /*
  * AwsInit
  *		Define the tenancy.aws_* settings.  The credentials and everything
@@ -266,7 +250,7 @@ AwsInit(void)
 							   "http://169.254.169.254",
 							   PGC_SUSET,
 							   0,
-							   check_imds_endpoint, NULL, NULL);
+							   aws_check_endpoint, NULL, NULL);
 
 	DefineCustomIntVariable("tenancy.aws_imds_connect_timeout",
 							"Time allowed to connect to the instance metadata service.",

@@ -60,9 +60,9 @@ static const AwsService services[] = {
 	{"rds", "2014-10-31", "Amazon RDS", &tenancy_aws_rds_endpoint},
 };
 
-/* An endpoint is empty (AWS's own) or an http:// or https:// URL. */
-static bool
-check_endpoint(char **newval, void **extra, GucSource source)
+/* GUC check hook: an endpoint is empty (AWS's own, or off) or an http(s) URL. */
+bool
+aws_check_endpoint(char **newval, void **extra, GucSource source)
 {
 	const char *v = *newval;
 
@@ -70,7 +70,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		return true;
 	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
 	{
-		GUC_check_errdetail("An AWS endpoint must be empty or start with http:// or https://.");
+		GUC_check_errdetail("An endpoint must be empty or start with http:// or https://.");
 		return false;
 	}
 	return true;
@@ -82,15 +82,15 @@ AwsQueryInit(void)
 	DefineCustomStringVariable("tenancy.aws_iam_endpoint",
 							   "URL of AWS IAM; empty: the region's partition's public endpoint.",
 							   NULL, &tenancy_aws_iam_endpoint, "",
-							   PGC_SUSET, 0, check_endpoint, NULL, NULL);
+							   PGC_SUSET, 0, aws_check_endpoint, NULL, NULL);
 	DefineCustomStringVariable("tenancy.aws_sts_endpoint",
 							   "URL of AWS STS; empty: the region's public endpoint.",
 							   NULL, &tenancy_aws_sts_endpoint, "",
-							   PGC_SUSET, 0, check_endpoint, NULL, NULL);
+							   PGC_SUSET, 0, aws_check_endpoint, NULL, NULL);
 	DefineCustomStringVariable("tenancy.aws_rds_endpoint",
 							   "URL of Amazon RDS's API; empty: the region's public endpoint.",
 							   NULL, &tenancy_aws_rds_endpoint, "",
-							   PGC_SUSET, 0, check_endpoint, NULL, NULL);
+							   PGC_SUSET, 0, aws_check_endpoint, NULL, NULL);
 	DefineCustomIntVariable("tenancy.aws_connect_timeout",
 							"Time allowed to connect to an AWS API endpoint.",
 							NULL, &tenancy_aws_connect_timeout,

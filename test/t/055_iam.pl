@@ -268,6 +268,9 @@ is_deeply($aws->role('tenancy-part', $state)->{trust}{Statement}, [ { Effect => 
 	'trusted by the tenant\'s account, with its external id');
 is(control("SELECT count(*) FROM tenancy.check('part')"), '0', 'check() is empty (the root ARN IAM shows is the account)');
 
+is(control("SELECT count(*) FROM tenancy.check() WHERE object_type LIKE 'iam%'"), '0',
+	'check() of every tenant finds no IAM drift');
+
 # === offboard: everything gone, in IAM's order ===
 control("SELECT tenancy.set_deletion_protection('acme', true)");
 ($out, $err) = control_as(undef, "SELECT * FROM tenancy.offboard('acme')");
