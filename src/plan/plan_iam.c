@@ -58,10 +58,14 @@ iam_step(const char *name, const char *object_type, const char *object_name,
 	return step;
 }
 
-/* The tags of everything we make, as the Query API's Tags.member.N list. */
-static void
-add_tags(AwsCall *call, const IamTarget *want, const char *prefix)
+/*
+ * Adds the tags of everything we make to a step's call, as the Query API's
+ * Tags.member.N list (and to what the step says it is).
+ */
+static Step *
+tagged(Step *step, const IamTarget *want)
 {
+	AwsCall    *call = (AwsCall *) step->aws;
 	const char *keys[3] = {IAM_TAG_TENANT, IAM_TAG_INSTALLATION, IAM_TAG_CLUSTER};
 	const char *values[3] = {want->tenant, want->installation, want->resource_id};
 	int			n = call->nparams;
@@ -70,21 +74,22 @@ add_tags(AwsCall *call, const IamTarget *want, const char *prefix)
 	call->values = repalloc(call->values, sizeof(char *) * (n + 6));
 	for (int i = 0; i < 3; i++)
 	{
-		call->names[n] = psprintf("%s.member.%d.Key", prefix, i + 1);
+		call->names[n] = psprintf("Tags.member.%d.Key", i + 1);
 		call->values[n++] = keys[i];
-		call->names[n] = psprintf("%s.member.%d.Value", prefix, i + 1);
+		call->names[n] = psprintf("Tags.member.%d.Value", i + 1);
 		call->values[n++] = values[i];
 	}
 	call->nparams = n;
+	step->statement = aws_call_text(call);
+	return step;
 }
 
 /* A create that finds its entity made already adopts it only if it is ours. */
 static Step *
 with_tags(Step *step, const IamTarget *want, const char *get, const char *name)
 {
-	AwsCall    *call = (AwsCall *) step->aws;
+	AwsCall    *call = (AwsCall *) tagged(step, want)->aws;
 
-	add_tags(call, want, "Tags");
 	call->exists_get = get;
 	call->exists_name = name;
 	call->ntags = 2;
@@ -94,7 +99,6 @@ with_tags(Step *step, const IamTarget *want, const char *get, const char *name)
 	call->tag_values[0] = want->tenant;
 	call->tag_keys[1] = IAM_TAG_INSTALLATION;
 	call->tag_values[1] = want->installation;
-	step->statement = aws_call_text(call);
 	return step;
 }
 
@@ -189,15 +193,9 @@ plan_iam_user(List *plan, const IamTarget *want, const IamSnapshot *have, bool b
 													"Path", IAM_PATH, "UserName", want->user_name),
 										   want, "GetUser", want->user_name));
 		else if (!u->cluster_tagged)
-		{
-			Step	   *tag = iam_step(STEP_IAM_TAG_USER, "iam_user", want->user_name, want, "TagUser",
-									   "lacks the tag naming its cluster", 0, NULL, 1,
-									   "UserName", want->user_name);
-
-			add_tags((AwsCall *) tag->aws, want, "Tags");
-			tag->statement = aws_call_text(tag->aws);
-			plan = lappend(plan, tag);
-		}
+			plan = lappend(plan, tagged(iam_step(STEP_IAM_TAG_USER, "iam_user", want->user_name, want,
+												 "TagUser", "lacks the tag naming its cluster", 0, NULL, 1,
+												 "UserName", want->user_name), want));
 		return plan;
 	}
 
@@ -289,15 +287,9 @@ plan_iam(List *plan, const IamTarget *want, const IamSnapshot *have)
 	else
 	{
 		if (!r->cluster_tagged)
-		{
-			Step	   *tag = iam_step(STEP_IAM_TAG_ROLE, "iam_role", want->role_name, want, "TagRole",
-									   "lacks the tag naming its cluster", 0, NULL, 1,
-									   "RoleName", want->role_name);
-
-			add_tags((AwsCall *) tag->aws, want, "Tags");
-			tag->statement = aws_call_text(tag->aws);
-			plan = lappend(plan, tag);
-		}
+			plan = lappend(plan, tagged(iam_step(STEP_IAM_TAG_ROLE, "iam_role", want->role_name, want,
+												 "TagRole", "lacks the tag naming its cluster", 0, NULL, 1,
+												 "RoleName", want->role_name), want));
 		if (r->trust_policy == NULL ||
 			!iam_policy_equal(r->trust_policy, want->trust_policy, want->partition))
 			plan = lappend(plan, iam_step(STEP_IAM_TRUST_POLICY, "iam_role", want->role_name, want,

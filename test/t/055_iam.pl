@@ -122,6 +122,13 @@ is_deeply($role->{attached_policies}, [], 'nothing attached');
 is_deeply(keys_of($aws->user('tenancy-acme', $state)), [$key], 'only our key');
 like(inline($role, 'rds-db-connect')->{Statement}[0]{Resource}, qr{/acme$}, 'the connect policy is exact again');
 
+# a tag of ours removed: found and put back
+$aws->iam_calls([ untag_role => { RoleName => 'tenancy-acme', TagKeys => ['tenancy:cluster'] } ]);
+like(control("SELECT string_agg(problem, ',') FROM tenancy.check('acme')"), qr/lacks the tag naming its cluster/,
+	'check() finds a tag missing');
+control("SELECT tenancy.repair('acme')");
+is($aws->role('tenancy-acme')->{tags}{'tenancy:cluster'}, $rid, 'repair() tags the role again');
+
 # a user deleted and made again (tagged as ours, say by a restore): the role's
 # trust policy now shows the old user's unique id, so it differs, and is rewritten
 my $tags = [ map { { Key => $_, Value => $role->{tags}{$_} } } sort keys %{ $role->{tags} } ];
