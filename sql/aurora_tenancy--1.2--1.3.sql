@@ -80,3 +80,45 @@ SET search_path = pg_catalog, pg_temp VOLATILE;
 COMMENT ON FUNCTION tenancy.rotate_access_key(text) IS
 	'Gives a tenant''s IAM user a new access key (returned once), then deletes the old one.';
 REVOKE EXECUTE ON FUNCTION tenancy.rotate_access_key(text) FROM PUBLIC;
+
+-- === the clients manifest: plan, apply, export ===
+
+CREATE FUNCTION tenancy.plan(manifest jsonb, offboard_missing boolean DEFAULT false)
+RETURNS TABLE (tenant text, action text, object_type text, object_name text, detail text)
+AS 'MODULE_PATHNAME', 'tenancy_plan' LANGUAGE C
+SET search_path = pg_catalog, pg_temp CALLED ON NULL INPUT VOLATILE;
+COMMENT ON FUNCTION tenancy.plan(jsonb, boolean) IS
+	'The operations tenancy.apply() would run to make the tenants match a clients manifest ({"clients": [...]}), in order; empty when they match.';
+REVOKE EXECUTE ON FUNCTION tenancy.plan(jsonb, boolean) FROM PUBLIC;
+
+CREATE FUNCTION tenancy.apply(manifest jsonb, offboard_missing boolean DEFAULT false)
+RETURNS TABLE (tenant text, action text, changes integer, password text, iam_role_arn text,
+			   aws_access_key_id text, aws_secret_access_key text)
+AS 'MODULE_PATHNAME', 'tenancy_apply' LANGUAGE C
+SET search_path = pg_catalog, pg_temp CALLED ON NULL INPUT VOLATILE;
+COMMENT ON FUNCTION tenancy.apply(jsonb, boolean) IS
+	'Makes the tenants match a clients manifest through the single-tenant functions; secrets made are returned once.';
+REVOKE EXECUTE ON FUNCTION tenancy.apply(jsonb, boolean) FROM PUBLIC;
+
+-- Today's tenants as a manifest: tenancy.plan(tenancy.export_manifest()) is empty.
+CREATE FUNCTION tenancy.export_manifest() RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT jsonb_build_object('clients', COALESCE(jsonb_agg(c ORDER BY c ->> 'name'), '[]'::jsonb))
+FROM (SELECT jsonb_strip_nulls(jsonb_build_object(
+			'name', r.name,
+			'databases', (SELECT jsonb_object_agg(d.short_name, true) FROM tenancy.tenant_databases d
+						  WHERE d.tenant = r.name AND d.state = 'active'),
+			'allowed_ips', to_jsonb(r.allowed_ips::text[]),
+			'rds_iam_auth', r.iam_auth,
+			'cluster', r.cluster,
+			'iam_principal', r.iam_principal,
+			'deletion_protection', r.deletion_protection,
+			'connection_limit', r.connection_limit,
+			'suspended', r.state = 'suspended')) AS c
+	  FROM tenancy.registry r
+	  WHERE r.state IN ('active', 'suspended')) s
+$$;
+COMMENT ON FUNCTION tenancy.export_manifest() IS
+	'Today''s active and suspended tenants as a clients manifest, for tenancy.plan() and tenancy.apply().';
+REVOKE EXECUTE ON FUNCTION tenancy.export_manifest() FROM PUBLIC;
