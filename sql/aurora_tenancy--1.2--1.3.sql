@@ -122,3 +122,8 @@ $$;
 COMMENT ON FUNCTION tenancy.export_manifest() IS
 	'Today''s active and suspended tenants as a clients manifest, for tenancy.plan() and tenancy.apply().';
 REVOKE EXECUTE ON FUNCTION tenancy.export_manifest() FROM PUBLIC;
+
+-- An apply's operations: one operation id per tenant, one apply id for all.
+ALTER TABLE tenancy.audit_log ADD COLUMN apply_id uuid;
+COMMENT ON COLUMN tenancy.audit_log.apply_id IS
+	'The tenancy.apply() a row''s operation was part of; NULL: a function called on its own.';

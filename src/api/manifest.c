@@ -535,6 +535,36 @@ result_column(const char *name)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
 }
 
+/* Runs one operation of an apply, and returns its row. */
+static void
+run_operation(ReturnSetInfo *rsinfo, ApplyContext *apply, const Operation *op)
+{
+	Datum		values[7];
+	bool		nulls[7] = {false, false, true, true, true, true, true};
+	char	   *v;
+
+	if (strcmp(apply->tenant, op->tenant) != 0)
+	{
+		strlcpy(apply->tenant, op->tenant, sizeof(apply->tenant));
+		new_uuid(apply->operation_id);
+	}
+	if (SPI_execute(op->sql, false, 0) < 0)
+		elog(ERROR, "could not run %s", op->sql);
+	values[0] = PointerGetDatum(cstring_to_text(op->tenant));
+	values[1] = PointerGetDatum(cstring_to_text(op->action));
+	if ((v = result_column("changes")) != NULL)
+		values[2] = Int32GetDatum(atoi(v)), nulls[2] = false;
+	if ((v = result_column("password")) != NULL)
+		values[3] = PointerGetDatum(cstring_to_text(v)), nulls[3] = false;
+	if ((v = result_column("iam_role_arn")) != NULL)
+		values[4] = PointerGetDatum(cstring_to_text(v)), nulls[4] = false;
+	if ((v = result_column("aws_access_key_id")) != NULL)
+		values[5] = PointerGetDatum(cstring_to_text(v)), nulls[5] = false;
+	if ((v = result_column("aws_secret_access_key")) != NULL)
+		values[6] = PointerGetDatum(cstring_to_text(v)), nulls[6] = false;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 /*
  * apply(manifest jsonb, offboard_missing boolean): runs the plan, one
  * operation after the other, under a lock that serializes applies.  A plan
@@ -549,6 +579,7 @@ tenancy_apply(PG_FUNCTION_ARGS)
 	bool		offboard_missing = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	List	   *ops;
 	ListCell   *lc;
+	ApplyContext *apply;
 
 	refuse_in_transaction_block("tenancy.apply()");
 	InitMaterializedSRF(fcinfo, 0);
@@ -571,29 +602,21 @@ tenancy_apply(PG_FUNCTION_ARGS)
 							   op->object_type, op->object_name),
 					 errhint("Set \"deletion_protection\": false for the client in the manifest, or keep what it would remove.")));
 	}
-	foreach(lc, ops)
+	/* one apply id; one operation id per tenant, shared by its operations */
+	apply = palloc0(sizeof(ApplyContext));
+	new_uuid(apply->apply_id);
+	current_apply = apply;
+	PG_TRY();
 	{
-		Operation  *op = lfirst(lc);
-		Datum		values[7];
-		bool		nulls[7] = {false, false, true, true, true, true, true};
-		char	   *v;
-
-		if (SPI_execute(op->sql, false, 0) < 0)
-			elog(ERROR, "could not run %s", op->sql);
-		values[0] = PointerGetDatum(cstring_to_text(op->tenant));
-		values[1] = PointerGetDatum(cstring_to_text(op->action));
-		if ((v = result_column("changes")) != NULL)
-			values[2] = Int32GetDatum(atoi(v)), nulls[2] = false;
-		if ((v = result_column("password")) != NULL)
-			values[3] = PointerGetDatum(cstring_to_text(v)), nulls[3] = false;
-		if ((v = result_column("iam_role_arn")) != NULL)
-			values[4] = PointerGetDatum(cstring_to_text(v)), nulls[4] = false;
-		if ((v = result_column("aws_access_key_id")) != NULL)
-			values[5] = PointerGetDatum(cstring_to_text(v)), nulls[5] = false;
-		if ((v = result_column("aws_secret_access_key")) != NULL)
-			values[6] = PointerGetDatum(cstring_to_text(v)), nulls[6] = false;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		foreach(lc, ops)
+			run_operation(rsinfo, apply, lfirst(lc));
 	}
+	PG_FINALLY();
+	{
+		current_apply = NULL;
+	}
+	PG_END_TRY();
 	SPI_finish();
 	return (Datum) 0;
 }
+

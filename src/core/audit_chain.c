@@ -120,13 +120,15 @@ static const CanonColumn CANONICAL_COLUMNS[] = {
 #define NUM_CANONICAL_COLUMNS lengthof(CANONICAL_COLUMNS)
 
 /*
- * Columns added after 1.0 (1.2: the target cluster and its user).  Each is
+ * Columns added after 1.0 (1.2: the target cluster and its user; 1.3: the
+ * manifest apply).  Each is
  * hashed after the columns above, as its name and its value, only where a
  * row has a value: rows written before it existed keep their hashes.
  */
 static const CanonColumn LATER_COLUMNS[] = {
 	{"cluster", TEXTOID, CANON_TEXT},
 	{"cluster_user", NAMEOID, CANON_NAME},
+	{"apply_id", UUIDOID, CANON_OUTPUT},
 };
 
 #define NUM_LATER_COLUMNS lengthof(LATER_COLUMNS)
@@ -324,6 +326,16 @@ audit_row_hash(const CanonLayout *layout, TupleDesc desc, HeapTuple tuple,
 		hash_field(ctx, name, strlen(name));
 		if (LATER_COLUMNS[i].kind == CANON_NAME)
 			hash_field(ctx, NameStr(*DatumGetName(value)), strlen(NameStr(*DatumGetName(value))));
+		else if (LATER_COLUMNS[i].kind == CANON_OUTPUT)
+		{
+			Oid			output;
+			bool		varlena;
+			char	   *text;
+
+			getTypeOutputInfo(LATER_COLUMNS[i].type, &output, &varlena);
+			text = OidOutputFunctionCall(output, value);
+			hash_field(ctx, text, strlen(text));
+		}
 		else
 		{
 			struct varlena *v = PG_DETOAST_DATUM_PACKED(value);

@@ -42,7 +42,19 @@ typedef struct AuditContext
 	int			backend_pid;
 	char		cluster[NAMEDATALEN];	/* the target cluster; "": this one */
 	char		cluster_user[NAMEDATALEN];	/* the user mapping's user there */
+	char		apply_id[37];	/* the manifest apply it is part of; "": none */
 } AuditContext;
+
+/*
+ * While tenancy.apply() runs: its id, and the operation id every operation
+ * on the tenant it is at shares (one operation per tenant).
+ */
+typedef struct ApplyContext
+{
+	char		apply_id[37];
+	char		tenant[NAMEDATALEN];
+	char		operation_id[37];
+} ApplyContext;
 
 typedef struct AuditEntry
 {
@@ -175,6 +187,8 @@ extern Oid	database_oid_now(const char *database);
 extern bool session_can_connect(const char *database);
 
 /* in audit.c */
+extern ApplyContext *current_apply;
+extern void new_uuid(char *out);
 extern void audit_context_init(AuditContext *ctx, const char *operation,
 							   const char *tenant);
 extern void audit_write(const AuditContext *ctx, const AuditEntry *entry);

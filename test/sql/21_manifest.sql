@@ -8,6 +8,11 @@ SELECT * FROM tenancy.plan(:'m1');
 SELECT tenant, action, changes, password IS NOT NULL AS has_password FROM tenancy.apply(:'m1');
 SELECT name, state, databases, allowed_ips, iam_auth, connection_limit, deletion_protection
 FROM tenancy.tenants WHERE name LIKE 'regress_mf%' ORDER BY name;
+-- one apply id; one operation per tenant, whatever functions it took
+SELECT tenant, count(DISTINCT apply_id) AS applies, count(DISTINCT operation_id) AS operations,
+	   string_agg(DISTINCT operation, ', ' ORDER BY operation) AS functions
+FROM tenancy.audit_log WHERE tenant LIKE 'regress_mf%' GROUP BY tenant ORDER BY tenant;
+SELECT count(DISTINCT apply_id) FROM tenancy.audit_log WHERE tenant LIKE 'regress_mf%';
 -- applied: nothing left to do, whatever order keys, arrays and CIDRs are written in
 SELECT count(*) FROM tenancy.plan(:'m1');
 SELECT count(*) FROM tenancy.plan('{"clients": [{"allowed_ips": ["203.0.113.0/24", "198.51.100.7/32", "203.0.113.0/24"], "rds_iam_auth": false, "databases": {"db2": true, "db1": true}, "name": "regress_mf1"}]}');
