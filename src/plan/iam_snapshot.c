@@ -8,7 +8,8 @@
  * ListUserPolicies, GetUserPolicy, ListAttachedUserPolicies, ListAccessKeys;
  * in role mode the first four and GetUser (a user left from user_and_role
  * mode is removed).  An entity that is missing costs one, one
- * that is not ours one too (nothing of it is looked at further).
+ * that is not ours one too (nothing of it is looked at further); a list
+ * longer than IAM's page (100) one more request per page.
  */
 #include "plan/plan.h"
 
