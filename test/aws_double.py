@@ -17,7 +17,9 @@ reordered.  RDS knows the clusters given with --cluster IDENT=RESOURCEID.
 
 Unsigned JSON control endpoints under /_control/ (fault, state, requests,
 requests/clear, plant, quota, cluster, reset) inject faults (throttling,
-5xx, dropped connections, slow answers, eventual consistency) and let a test
+5xx, dropped connections, slow answers, eventual consistency, an answer
+garbled on its way: HTTP 200, the action done, a body cut short that is no
+XML document) and let a test
 inspect and arrange the state.  --log gets one line per API request:
 action, HTTP status, error code; never a secret.
 """
@@ -87,7 +89,7 @@ NAME_RE = re.compile(r'[\w+=,.@-]+', re.ASCII)
 PATH_RE = re.compile(r'(/[\x21-\x7e]*/|/)')
 TAG_RE = re.compile(r'[\w\s.:/=+\-@]*')
 FAULT_KINDS = ('throttle', '500', 'unavailable', 'concurrent', 'slow', 'drop',
-               'invisible')
+               'invisible', 'garbled')
 CREATING_ACTIONS = ('CreateUser', 'CreateRole', 'CreateAccessKey')
 
 
@@ -1398,8 +1400,11 @@ def make_handler(args, state):
                 return fail(service, e)
             entry['status'] = 200
             self.record(entry)
-            self.send(200, ok_xml(service, action, result, rid), 'text/xml',
-                      [('x-amzn-RequestId', rid)])
+            answer = ok_xml(service, action, result, rid)
+            if fault and fault['kind'] == 'garbled':
+                # what a proxy or a broken middlebox might pass on: the start only
+                answer = answer[:len(answer) // 3]
+            self.send(200, answer, 'text/xml', [('x-amzn-RequestId', rid)])
 
     return Handler
 

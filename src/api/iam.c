@@ -134,6 +134,40 @@ split_cidrs(const char *array, const char ***out)
 }
 
 /*
+ * A tenant's own principal (role mode) is someone outside what this account
+ * holds for its tenants: the account's root would let every identity of the
+ * account allowed sts:AssumeRole connect as the tenant, and a user or role
+ * under our path is another tenant's (or will be), which would then connect
+ * as this one.  Refused before the first step.
+ */
+static void
+refuse_principal_of_ours(const Tenant *t, const char *arn, const char *account_id)
+{
+	const char *p = arn;
+	size_t		n = strlen(account_id);
+	const char *resource;
+
+	/* arn:PARTITION:iam::ACCOUNT:RESOURCE, checked by iam_principal_arn() */
+	for (int i = 0; i < 4 && p != NULL; i++)
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	if (p == NULL || strncmp(p, account_id, n) != 0 || p[n] != ':')
+		return;
+	resource = p + n + 1;
+	if (strcmp(resource, "root") == 0 ||
+		pg_strncasecmp(resource, "user" IAM_PATH, strlen("user" IAM_PATH)) == 0 ||
+		pg_strncasecmp(resource, "role" IAM_PATH, strlen("role" IAM_PATH)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid IAM principal \"%s\" for tenant \"%s\"", t->iam_principal, t->name),
+				 errdetail("%s is in the account that holds every tenant's IAM role (%s): the tenant's role would trust %s.",
+						   arn, account_id,
+						   strcmp(resource, "root") == 0 ? "every identity of that account allowed sts:AssumeRole" :
+						   "an entity under the path " IAM_PATH ", which aurora_tenancy makes for tenants"),
+				 errhint("Give the tenant's own account id, or a user or role of its own.")));
+}
+
+/*
  * What the tenant's IAM side should be, for the tenant as t describes it
  * (its state, iam_auth, allowed_ips as the operation makes them).
  */
@@ -168,7 +202,10 @@ iam_target(const Tenant *t, int flags, AwsAnswer **new_key)
 		principal = psprintf("arn:%s:iam::%s:user" IAM_PATH "%s", want->partition, account_id,
 							 want->user_name);
 	else if (t->iam_principal && t->iam_external_id)
+	{
 		principal = iam_principal_arn(t->iam_principal, want->partition);
+		refuse_principal_of_ours(t, principal, account_id);
+	}
 	else if (t->iam_principal)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -307,6 +344,14 @@ iam_record_key(const char *tenant, const AwsAnswer *new_key)
 {
 	const char *args[2] = {tenant, aws_xml_text(new_key->xml, "CreateAccessKeyResult/AccessKey/AccessKeyId")};
 
+	/* the caller returns both: an answer without them is no key we can hand out */
+	if (args[1] == NULL || args[1][0] == '\0' ||
+		aws_xml_text(new_key->xml, "CreateAccessKeyResult/AccessKey/SecretAccessKey") == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("AWS IAM CreateAccessKey answered without the access key for tenant \"%s\"", tenant),
+				 errdetail("The key may have been made; nobody was told its secret."),
+				 errhint("Calling the operation again deletes such a key and makes one anew.")));
 	catalog_execute_text("UPDATE tenancy.registry SET aws_access_key_id = $2, updated_at = now()"
 						 " WHERE name = $1", 2, args);
 }

@@ -58,7 +58,8 @@ bool_argument(FunctionCallInfo fcinfo, int argno, const char *name)
  * iam_provisioning.
  */
 static List *
-iam_after(const Tenant *t, const char *state, int iam_auth, const char *allowed_ips, bool set_ips)
+iam_after_flags(const Tenant *t, const char *state, int iam_auth, const char *allowed_ips,
+				bool set_ips, int flags)
 {
 	Tenant		want = *t;
 
@@ -68,7 +69,13 @@ iam_after(const Tenant *t, const char *state, int iam_auth, const char *allowed_
 		want.iam_auth = iam_auth;
 	if (set_ips)
 		want.allowed_ips = (char *) allowed_ips;
-	return iam_plan(&want, 0, NULL, NULL);
+	return iam_plan(&want, flags, NULL, NULL);
+}
+
+static List *
+iam_after(const Tenant *t, const char *state, int iam_auth, const char *allowed_ips, bool set_ips)
+{
+	return iam_after_flags(t, state, iam_auth, allowed_ips, set_ips, 0);
 }
 
 static void
@@ -106,6 +113,8 @@ Datum
 tenancy_suspend(PG_FUNCTION_ARGS)
 {
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.suspend()");
+	List	   *iam_steps;
+	int			changes;
 
 	refuse_unmarked(t, false);
 	if (strcmp(t->state, STATE_SUSPENDED) != 0 && strcmp(t->state, STATE_ACTIVE) != 0)
@@ -113,9 +122,20 @@ tenancy_suspend(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" cannot be suspended", t->name),
 				 errdetail("The tenant is %s.", t->state)));
-	if (run_plan("suspend", t->name,
-				 list_concat(plan_suspend(NIL, t->name), iam_after(t, STATE_SUSPENDED, -1, NULL, false)),
-				 NULL, NULL) == 0)
+
+	/*
+	 * The database side first, as a plan of its own: a suspension is what
+	 * stops a tenant logging in (NOLOGIN stops IAM tokens too), and neither
+	 * an IAM that cannot be reached nor an entity of the tenant's name that
+	 * is not ours may keep it from happening.  Then the IAM side, which
+	 * reports such an entity instead of refusing; an error there leaves the
+	 * tenant suspended, and calling suspend() again completes it.
+	 */
+	changes = run_plan("suspend", t->name, plan_suspend(NIL, t->name), NULL, NULL);
+	iam_steps = iam_after_flags(t, STATE_SUSPENDED, -1, NULL, false, IAM_REFUSE_NOTHING);
+	if (iam_steps != NIL)
+		changes += run_plan("suspend", t->name, iam_steps, NULL, NULL);
+	if (changes == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" is already suspended", t->name)));

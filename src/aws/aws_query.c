@@ -547,7 +547,17 @@ aws_query(const char *service, const char *action, const char *region,
 	{
 		AwsAnswer  *a = send_once(svc, action, region, body);
 		bool		retry;
+		bool		unreadable = false;
 
+		/*
+		 * A success whose document cannot be read (cut short, or not AWS's)
+		 * is no answer: AWS may have acted, and what it said is lost.
+		 */
+		if (a != NULL && a->status >= 200 && a->status < 300 && a->xml == NULL)
+		{
+			a = NULL;
+			unreadable = true;
+		}
 		if (a != NULL && a->status >= 200 && a->status < 300)
 			return a;
 		if (a != NULL && is_expected(a->error_code, expected))
@@ -568,6 +578,12 @@ aws_query(const char *service, const char *action, const char *region,
 									 a ? (a->error_code ? a->error_code : "an HTTP error") : "no answer")));
 			continue;
 		}
+		if (a == NULL && unreadable)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("%s answered %s with a document that cannot be read", svc->what, action),
+					 errdetail("HTTP status 2xx, but the body is not a complete XML document; AWS may have done what was asked."),
+					 errhint("Calling the operation again resumes it (an access key whose answer was lost is deleted and made anew).")));
 		if (a == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),

@@ -8,7 +8,8 @@
  * ListUserPolicies, GetUserPolicy, ListAttachedUserPolicies, ListAccessKeys;
  * in role mode the first four and GetUser (a user left from user_and_role
  * mode is removed).  An entity that is missing costs one, one
- * that is not ours one too (nothing of it is looked at further).
+ * that is not ours one too (nothing of it is looked at further); a list
+ * longer than IAM's page (100) one more request per page.
  */
 #include "plan/plan.h"
 
@@ -24,14 +25,45 @@ iam_read(const IamTarget *want, const char *action, int nparams,
 	return aws_query("iam", action, want->region, nparams, names, values, no_such_entity, 0);
 }
 
-/* The texts at path/member/field of a list answer. */
+/*
+ * The <member> elements at result/path of a List action on one entity
+ * (param = name), every page of it: IAM answers a page at a time (100
+ * items unless asked otherwise) with IsTruncated and a Marker for the next,
+ * and a policy on the second page is a policy all the same.
+ */
 static List *
-member_texts(const AwsXml *result, const char *path, const char *field)
+list_all(const IamTarget *want, const char *action, const char *param, const char *name,
+		 const char *path)
+{
+	List	   *members = NIL;
+	const char *marker = NULL;
+	const char *result_name = psprintf("%sResult", action);
+
+	for (;;)
+	{
+		AwsAnswer  *a = iam_read(want, action, marker ? 2 : 1, param, name, "Marker", marker);
+		AwsXml	   *result = aws_xml_child(a->xml, result_name);
+		const char *truncated = aws_xml_text(result, "IsTruncated");
+
+		members = list_concat(members, aws_xml_members(result, path));
+		if (truncated == NULL || strcmp(truncated, "true") != 0)
+			return members;
+		marker = aws_xml_text(result, "Marker");
+		if (marker == NULL || marker[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("AWS IAM %s said its answer is truncated but gave no Marker", action)));
+	}
+}
+
+/* The texts of the members of a list (their field, or themselves). */
+static List *
+member_texts(List *members, const char *field)
 {
 	List	   *texts = NIL;
 	ListCell   *lc;
 
-	foreach(lc, aws_xml_members(result, path))
+	foreach(lc, members)
 	{
 		const char *text = field ? aws_xml_text(lfirst(lc), field) : ((AwsXml *) lfirst(lc))->text;
 
@@ -84,9 +116,8 @@ read_entity(const IamTarget *want, bool user, IamEntity *e, const char *own_poli
 	if (!e->ours)
 		return;
 
-	a = iam_read(want, psprintf("List%sPolicies", kind), 1, param, name, NULL, NULL);
-	inline_names = member_texts(aws_xml_child(a->xml, psprintf("List%sPoliciesResult", kind)),
-								"PolicyNames", NULL);
+	inline_names = member_texts(list_all(want, psprintf("List%sPolicies", kind), param, name,
+										 "PolicyNames"), NULL);
 	e->inline_policies = without(inline_names, own_policy_name);
 	if (list_length(inline_names) != list_length(e->inline_policies))
 	{
@@ -95,9 +126,8 @@ read_entity(const IamTarget *want, bool user, IamEntity *e, const char *own_poli
 		if (a->error_code == NULL)
 			*own_policy = aws_xml_text(a->xml, psprintf("Get%sPolicyResult/PolicyDocument", kind));
 	}
-	a = iam_read(want, psprintf("ListAttached%sPolicies", kind), 1, param, name, NULL, NULL);
-	e->attached_policies = member_texts(aws_xml_child(a->xml, psprintf("ListAttached%sPoliciesResult", kind)),
-										"AttachedPolicies", "PolicyArn");
+	e->attached_policies = member_texts(list_all(want, psprintf("ListAttached%sPolicies", kind),
+												 param, name, "AttachedPolicies"), "PolicyArn");
 }
 
 /*
@@ -114,10 +144,9 @@ read_iam_snapshot(const IamTarget *want)
 	read_entity(want, true, &have->user, IAM_ASSUME_POLICY, &have->assume_policy);
 	if (have->user.exists && have->user.ours)
 	{
-		AwsAnswer  *a = iam_read(want, "ListAccessKeys", 1, "UserName", want->user_name, NULL, NULL);
 		ListCell   *lc;
 
-		foreach(lc, aws_xml_members(aws_xml_child(a->xml, "ListAccessKeysResult"), "AccessKeyMetadata"))
+		foreach(lc, list_all(want, "ListAccessKeys", "UserName", want->user_name, "AccessKeyMetadata"))
 		{
 			IamKey	   *k = palloc0(sizeof(IamKey));
 			const char *status = aws_xml_text(lfirst(lc), "Status");
