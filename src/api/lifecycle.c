@@ -58,8 +58,8 @@ bool_argument(FunctionCallInfo fcinfo, int argno, const char *name)
  * iam_provisioning.
  */
 static List *
-iam_after_flags(const Tenant *t, const char *state, int iam_auth, const char *allowed_ips,
-				bool set_ips, int flags)
+iam_after(const Tenant *t, const char *state, int iam_auth, const char *allowed_ips,
+		  bool set_ips, int flags)
 {
 	Tenant		want = *t;
 
@@ -70,12 +70,6 @@ iam_after_flags(const Tenant *t, const char *state, int iam_auth, const char *al
 	if (set_ips)
 		want.allowed_ips = (char *) allowed_ips;
 	return iam_plan(&want, flags, NULL, NULL);
-}
-
-static List *
-iam_after(const Tenant *t, const char *state, int iam_auth, const char *allowed_ips, bool set_ips)
-{
-	return iam_after_flags(t, state, iam_auth, allowed_ips, set_ips, 0);
 }
 
 static void
@@ -132,7 +126,7 @@ tenancy_suspend(PG_FUNCTION_ARGS)
 	 * tenant suspended, and calling suspend() again completes it.
 	 */
 	changes = run_plan("suspend", t->name, plan_suspend(NIL, t->name), NULL, NULL);
-	iam_steps = iam_after_flags(t, STATE_SUSPENDED, -1, NULL, false, IAM_REFUSE_NOTHING);
+	iam_steps = iam_after(t, STATE_SUSPENDED, -1, NULL, false, IAM_REFUSE_NOTHING);
 	if (iam_steps != NIL)
 		changes += run_plan("suspend", t->name, iam_steps, NULL, NULL);
 	if (changes == 0)
@@ -155,7 +149,7 @@ tenancy_resume(PG_FUNCTION_ARGS)
 				 errmsg("tenant \"%s\" is not suspended", t->name),
 				 errdetail("The tenant is %s.", t->state)));
 	run_plan("resume", t->name,
-			 list_concat(iam_after(t, STATE_ACTIVE, -1, NULL, false),
+			 list_concat(iam_after(t, STATE_ACTIVE, -1, NULL, false, 0),
 						 plan_resume(NIL, t->name, t->login_before_suspend)),
 			 NULL, NULL);
 	SPI_finish();
@@ -276,7 +270,7 @@ tenancy_set_iam_auth(PG_FUNCTION_ARGS)
 		}
 		plan = lappend(plan, registry);
 	}
-	plan = list_concat(plan, iam_after(t, NULL, enabled, NULL, false));
+	plan = list_concat(plan, iam_after(t, NULL, enabled, NULL, false, 0));
 	run_plan("set_iam_auth", t->name, plan, set_password, &password_set);
 	return finish_with_text(fcinfo, password_set ? password : NULL);
 }
@@ -289,7 +283,7 @@ tenancy_set_allowed_ips(PG_FUNCTION_ARGS)
 	const char *ips = allowed_ips_text(fcinfo, 1);
 
 	run_plan("set_allowed_ips", t->name,
-			 lcons(plan_allowed_ips(t->name, ips), iam_after(t, NULL, -1, ips, true)),
+			 lcons(plan_allowed_ips(t->name, ips), iam_after(t, NULL, -1, ips, true, 0)),
 			 NULL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -378,7 +372,7 @@ tenancy_offboard(PG_FUNCTION_ARGS)
 		snap = refuse_unmarked(t, true);
 		refuse_unfit_custodian();
 		/* the IAM side goes before the tenant's record does */
-		iam_steps = iam_after(t, STATE_OFFBOARDING, -1, NULL, false);
+		iam_steps = iam_after(t, STATE_OFFBOARDING, -1, NULL, false, 0);
 		plan = plan_offboard(t, snap, keep);
 		if (iam_steps != NIL)
 		{

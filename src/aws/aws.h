@@ -98,8 +98,9 @@ typedef struct AwsAnswer
 /*
  * One call a plan's step makes (aws_call_run).  Error codes in done_if mean
  * the entity already is as wanted (NoSuchEntity for a delete); a create
- * answered EntityAlreadyExists changed nothing if the entity found by
- * exists_get(exists_name) carries every tag given, and is refused if not.
+ * answered EntityAlreadyExists changed nothing if adoptable() says the
+ * entity found by exists_get(exists_name) is the one it would have made,
+ * and is refused if not.
  */
 typedef struct AwsCall
 {
@@ -113,9 +114,8 @@ typedef struct AwsCall
 	int			flags;			/* aws_query's */
 	const char *exists_get;		/* "GetUser", "GetRole"; NULL: none */
 	const char *exists_name;
-	int			ntags;
-	const char **tag_keys;
-	const char **tag_values;
+	bool		(*adoptable) (const struct AwsXml *entity, const void *arg);
+	const void *adoptable_arg;
 	struct AwsAnswer **answer;	/* where the answer goes; NULL: nowhere */
 } AwsCall;
 
@@ -135,7 +135,7 @@ extern AwsXml *aws_xml_child(const AwsXml *x, const char *name);
 extern AwsXml *aws_xml_path(const AwsXml *x, const char *path);
 extern const char *aws_xml_text(const AwsXml *x, const char *path);
 extern List *aws_xml_members(const AwsXml *x, const char *path);
-extern bool aws_xml_has_tag(const AwsXml *entity, const char *key, const char *value);
+extern const char *aws_xml_tag(const AwsXml *entity, const char *key);
 
 /* in iam_token.c */
 extern char *rds_auth_token(const char *host, int32 port, const char *username,

@@ -280,21 +280,20 @@ aws_xml_members(const AwsXml *x, const char *path)
 	return members;
 }
 
-/* Does the entity (a User or Role element) carry the tag key = value? */
-bool
-aws_xml_has_tag(const AwsXml *entity, const char *key, const char *value)
+/* The value of a tag of an entity (a User or Role element); NULL: none. */
+const char *
+aws_xml_tag(const AwsXml *entity, const char *key)
 {
 	ListCell   *lc;
 
 	foreach(lc, aws_xml_members(entity, "Tags"))
 	{
 		const char *k = aws_xml_text(lfirst(lc), "Key");
-		const char *v = aws_xml_text(lfirst(lc), "Value");
 
 		if (k && strcmp(k, key) == 0)
-			return v && strcmp(v, value) == 0;
+			return aws_xml_text(lfirst(lc), "Value");
 	}
-	return false;
+	return NULL;
 }
 
 /* ---- errors and retries ---- */
@@ -641,16 +640,14 @@ aws_call_run(const AwsCall *call)
 		AwsXml	   *entity = aws_xml_path(g->xml, psprintf("%sResult/%s", call->exists_get,
 														   call->exists_get + 3));
 
-		for (int i = 0; i < call->ntags; i++)
-			if (!aws_xml_has_tag(entity, call->tag_keys[i], call->tag_values[i]))
-				ereport(ERROR,
-						(errcode(ERRCODE_DUPLICATE_OBJECT),
-						 errmsg("IAM %s \"%s\" exists and is not this tenant's",
-								strcmp(call->exists_get, "GetUser") == 0 ? "user" : "role",
-								call->exists_name),
-						 errdetail("It lacks the tag %s = %s that everything aurora_tenancy makes carries.",
-								   call->tag_keys[i], call->tag_values[i]),
-						 errhint("IAM names are unique per account: rename or delete that entity, or give the tenant another name.")));
+		if (!call->adoptable(entity, call->adoptable_arg))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("IAM %s \"%s\" exists and is not this tenant's",
+							strcmp(call->exists_get, "GetUser") == 0 ? "user" : "role",
+							call->exists_name),
+					 errdetail("It lacks the tags of this tenant, installation and cluster, or trusts other principals than the tenant's."),
+					 errhint("IAM names are unique per account: rename or delete that entity, or give the tenant another name.")));
 		return false;
 	}
 	if (a->error_code)

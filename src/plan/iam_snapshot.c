@@ -108,9 +108,8 @@ read_entity(const IamTarget *want, bool user, IamEntity *e, const char *own_poli
 	entity = aws_xml_path(a->xml, psprintf("Get%sResult/%s", kind, kind));
 	e->exists = true;
 	e->arn = aws_xml_text(entity, "Arn");
-	e->ours = aws_xml_has_tag(entity, IAM_TAG_TENANT, want->tenant) &&
-		aws_xml_has_tag(entity, IAM_TAG_INSTALLATION, want->installation);
-	e->cluster_tagged = aws_xml_has_tag(entity, IAM_TAG_CLUSTER, want->resource_id);
+	e->ours = iam_entity_ours(entity, want);
+	e->cluster_tagged = aws_xml_tag(entity, IAM_TAG_CLUSTER) != NULL;
 	if (!user)
 		e->trust_policy = aws_xml_text(entity, "AssumeRolePolicyDocument");
 	if (!e->ours)

@@ -136,7 +136,7 @@ typedef struct IamEntity
 {
 	bool		exists;
 	bool		ours;			/* tagged with the tenant and this installation */
-	bool		cluster_tagged; /* tagged with the cluster's resource id */
+	bool		cluster_tagged; /* tagged with a cluster (ours: this one) */
 	const char *arn;
 	const char *trust_policy;	/* a role's, as IAM returns it */
 	List	   *inline_policies;	/* names, but the one we put there */
@@ -198,6 +198,7 @@ typedef struct IamTarget
 extern IamSnapshot *read_iam_snapshot(const IamTarget *want);
 
 /* in plan_iam.c */
+extern bool iam_entity_ours(const AwsXml *entity, const IamTarget *want);
 extern List *plan_iam(List *plan, const IamTarget *want, const IamSnapshot *have);
 
 /* in snapshot.c */

@@ -84,6 +84,40 @@ tagged(Step *step, const IamTarget *want)
 	return step;
 }
 
+/*
+ * Is an entity IAM shows (a User or Role element) this tenant's?  Tagged
+ * with the tenant and this installation, and not with another cluster: a
+ * copy of this control database managing another cluster in the same
+ * account does not take it.
+ */
+bool
+iam_entity_ours(const AwsXml *entity, const IamTarget *want)
+{
+	const char *tenant = aws_xml_tag(entity, IAM_TAG_TENANT);
+	const char *installation = aws_xml_tag(entity, IAM_TAG_INSTALLATION);
+	const char *cluster = aws_xml_tag(entity, IAM_TAG_CLUSTER);
+
+	return tenant && strcmp(tenant, want->tenant) == 0 &&
+		installation && strcmp(installation, want->installation) == 0 &&
+		(cluster == NULL || strcmp(cluster, want->resource_id) == 0);
+}
+
+/*
+ * A user or role a create found made already (by an earlier attempt whose
+ * answer was lost): ours, and a role trusting exactly whom it would have —
+ * tags can be copied by anyone who can read them.
+ */
+static bool
+adoptable(const AwsXml *entity, const void *arg)
+{
+	const IamTarget *want = arg;
+	const char *trust = aws_xml_text(entity, "AssumeRolePolicyDocument");
+
+	return iam_entity_ours(entity, want) &&
+		(strcmp(entity->name, "Role") != 0 ||
+		 (trust && iam_policy_equal(trust, want->trust_policy, want->partition)));
+}
+
 /* A create that finds its entity made already adopts it only if it is ours. */
 static Step *
 with_tags(Step *step, const IamTarget *want, const char *get, const char *name)
@@ -92,13 +126,8 @@ with_tags(Step *step, const IamTarget *want, const char *get, const char *name)
 
 	call->exists_get = get;
 	call->exists_name = name;
-	call->ntags = 2;
-	call->tag_keys = palloc(sizeof(char *) * 2);
-	call->tag_values = palloc(sizeof(char *) * 2);
-	call->tag_keys[0] = IAM_TAG_TENANT;
-	call->tag_values[0] = want->tenant;
-	call->tag_keys[1] = IAM_TAG_INSTALLATION;
-	call->tag_values[1] = want->installation;
+	call->adoptable = adoptable;
+	call->adoptable_arg = want;
 	return step;
 }
 

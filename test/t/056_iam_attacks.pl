@@ -187,6 +187,28 @@ is_deeply(keys_of($aws->user('tenancy-page')), [$key2], 'the next rotation: one 
 control("SELECT tenancy.repair('page')");
 is(problems('page'), '', 'repair() resolves the intent left open');
 
+# === forged tags: a copy of this control database, or someone who read them ===
+my $install = control('SELECT id FROM tenancy.installation');
+# tagged as ours, but for another cluster (a restored copy managing staging)
+$aws->plant(kind => 'role', name => 'tenancy-copy', path => '/tenancy/',
+	tags => { 'tenancy:tenant' => 'copy', 'tenancy:installation' => $install,
+		'tenancy:cluster' => 'cluster-OTHERCLUSTER0000000000' });
+($out, $err) = control_as(undef, "SELECT * FROM tenancy.onboard('copy', ARRAY['db1'], cluster => 'users')");
+like($err, qr/IAM role "tenancy-copy" exists and is not this tenant's/,
+	'an entity tagged for another cluster is not ours');
+is(control("SELECT count(*) FROM tenancy.registry WHERE name = 'copy'"), '0', 'refused before the first step');
+# made with our tags between our look and our create, trusting someone else:
+# the create's EntityAlreadyExists does not adopt it
+$aws->plant(kind => 'role', name => 'tenancy-race', path => '/tenancy/', invisible_seconds => 1,
+	tags => { 'tenancy:tenant' => 'race', 'tenancy:installation' => $install, 'tenancy:cluster' => $rid },
+	trust => { Version => '2012-10-17', Statement => [ { Effect => 'Allow', Action => 'sts:AssumeRole',
+				Principal => { AWS => 'arn:aws:iam::999999999999:root' } } ] });
+$aws->fault(action => 'CreateRole', kind => 'slow', count => 1, seconds => 2);
+($out, $err) = control_as(undef, "SELECT * FROM tenancy.onboard('race', ARRAY['db1'], cluster => 'users')");
+like($err, qr/IAM role "tenancy-race" exists and is not this tenant's/,
+	'a role made with copied tags in the race, trusting another principal, is refused');
+ok(!$aws->role('tenancy-race')->{inline_policies}{'rds-db-connect'}, 'and gets no connect policy');
+
 # === offboarding: everything of ours goes, the foreign role stays ===
 for my $tenant (qw(page garb susp))
 {
