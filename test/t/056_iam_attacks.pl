@@ -210,14 +210,16 @@ like($err, qr/IAM role "tenancy-race" exists and is not this tenant's/,
 ok(!$aws->role('tenancy-race')->{inline_policies}{'rds-db-connect'}, 'and gets no connect policy');
 
 # === offboarding: everything of ours goes, the foreign role stays ===
-for my $tenant (qw(page garb susp))
+for my $tenant (qw(page garb susp race))
 {
 	control("SELECT tenancy.set_deletion_protection('$tenant', false)");
 	control("SELECT * FROM tenancy.offboard('$tenant')");
 }
 $state = $aws->state;
 is_deeply([ sort map { $_->{name} } grep { $_->{name} =~ /^tenancy-/ } @{ $state->{roles} }, @{ $state->{users} } ],
-	['tenancy-susp'], 'offboarding leaves only the role that is not ours');
+	['tenancy-copy', 'tenancy-susp'], 'offboarding leaves only the roles that are not ours');
+# (a role carrying all of our tags counts as ours once it is seen: repair()
+# rewrites its trust before it may get the connect policy, offboard deletes it)
 
 # === no secret in the server log or the audit log ===
 my $log = slurp_file($control->logfile);
