@@ -269,7 +269,7 @@ parse_manifest(Jsonb *manifest)
 {
 	char	   *text = JsonbToCString(NULL, &manifest->root, VARSIZE(manifest));
 	json_error_t jerr;
-	json_t	   *root = json_loads(text, 0, &jerr);
+	json_t	   *root = json_loads(text, JSON_DECODE_ANY, &jerr);
 	json_t	   *clients;
 	List	   *parsed = NIL;
 	List	   *seen_databases = NIL;
