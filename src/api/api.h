@@ -36,6 +36,7 @@ extern char *iam_new_external_id(void);
 extern void refuse_in_transaction_block(const char *function);
 extern void lock_tenant(const char *tenant);
 extern void lock_database_names(int n, const char **names);
+extern void lock_tenants(int n, const char **names);
 extern char *tenant_argument(FunctionCallInfo fcinfo, int argno);
 extern char *tenant_columns_sql(void);
 extern Tenant *tenant_from_row(HeapTuple row, TupleDesc desc);

@@ -448,9 +448,8 @@ plan_new_client(List **ops, const Client *c)
  * does not list, by name.
  */
 static List *
-plan_manifest(Jsonb *manifest, bool offboard_missing)
+plan_manifest(List *clients, bool offboard_missing)
 {
-	List	   *clients = parse_manifest(manifest);
 	List	   *ops = NIL;
 	ListCell   *lc;
 
@@ -487,6 +486,27 @@ plan_manifest(Jsonb *manifest, bool offboard_missing)
 	return ops;
 }
 
+/*
+ * Locks every tenant an apply may touch: its clients, and (offboard_missing)
+ * every registered one.
+ */
+static void
+lock_manifest_tenants(List *clients, bool offboard_missing)
+{
+	int			n = list_length(clients);
+	const char **names;
+	ListCell   *lc;
+
+	if (offboard_missing)
+		catalog_execute_text("SELECT name FROM tenancy.registry", 0, NULL);
+	names = palloc(sizeof(char *) * (n + (offboard_missing ? SPI_processed : 0) + 1));
+	foreach(lc, clients)
+		names[foreach_current_index(lc)] = ((Client *) lfirst(lc))->name;
+	for (uint64 i = 0; offboard_missing && i < SPI_processed; i++)
+		names[n++] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	lock_tenants(n, names);
+}
+
 static Jsonb *
 manifest_argument(FunctionCallInfo fcinfo)
 {
@@ -507,7 +527,7 @@ tenancy_plan(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	foreach(lc, plan_manifest(manifest, offboard_missing))
+	foreach(lc, plan_manifest(parse_manifest(manifest), offboard_missing))
 	{
 		Operation  *op = lfirst(lc);
 		Datum		values[5];
@@ -577,6 +597,7 @@ tenancy_apply(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Jsonb	   *manifest = manifest_argument(fcinfo);
 	bool		offboard_missing = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	List	   *clients;
 	List	   *ops;
 	ListCell   *lc;
 	ApplyContext *apply;
@@ -588,7 +609,13 @@ tenancy_apply(PG_FUNCTION_ARGS)
 	if (SPI_execute(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, 0)", MANIFEST_LOCK_CLASS),
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not take the manifest lock");
-	ops = plan_manifest(manifest, offboard_missing);
+	/*
+	 * The plan is made under the locks of every tenant it may touch: a
+	 * single-tenant call racing the apply runs wholly before or after it.
+	 */
+	clients = parse_manifest(manifest);
+	lock_manifest_tenants(clients, offboard_missing);
+	ops = plan_manifest(clients, offboard_missing);
 	foreach(lc, ops)
 	{
 		Operation  *op = lfirst(lc);

@@ -91,8 +91,9 @@ compare_names(const void *a, const void *b)
  * whose names meet (x1 + y_z, x1_y + z) are serialised, and the second sees
  * the first's registration and gets a clear error, not a unique violation.
  */
-void
-lock_database_names(int n, const char **names)
+/* Locks of one class on several names, in name order (no deadlock between two such). */
+static void
+lock_sorted(uint32 classid, int n, const char **names)
 {
 	const char **sorted = palloc(sizeof(char *) * Max(n, 1));
 	int			i;
@@ -100,8 +101,23 @@ lock_database_names(int n, const char **names)
 	memcpy(sorted, names, sizeof(char *) * n);
 	qsort(sorted, n, sizeof(char *), compare_names);
 	for (i = 0; i < n; i++)
-		lock_name(DATABASE_NAME_LOCK_CLASS, sorted[i]);
+		lock_name(classid, sorted[i]);
 	AcceptInvalidationMessages();
+}
+
+void
+lock_database_names(int n, const char **names)
+{
+	lock_sorted(DATABASE_NAME_LOCK_CLASS, n, names);
+}
+
+/* The locks of several tenants (a manifest's), in name order. */
+void
+lock_tenants(int n, const char **names)
+{
+	if (IsolationUsesXactSnapshot() && n > 0)
+		lock_tenant(names[0]);	/* refused there, with its reason */
+	lock_sorted(TENANT_LOCK_CLASS, n, names);
 }
 
 void
