@@ -381,6 +381,12 @@ ensure_tenant(TenantSpec *spec, char **password, IamResult *iam)
 
 	/* the IAM side before the tenant is activated */
 	plan = plan_onboard(spec, password_step);
+	/* what an interrupted call left: the outcomes of its steps, first */
+	if (state != NULL)
+	{
+		read_open_intents_into(&as_asked, snap);
+		plan = list_concat(plan_resolve_intents(NIL, &as_asked, snap, "tenancy.onboard()"), plan);
+	}
 	if (iam_steps != NIL)
 	{
 		Step	   *activate = llast(plan);

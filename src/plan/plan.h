@@ -206,6 +206,7 @@ extern TenantSnapshot *read_cluster_snapshot(const Tenant *t);
 extern TenantSnapshot *read_tenant_snapshot(const Tenant *t);
 extern TenantSnapshot **read_tenant_snapshots(List *tenants);
 extern List *read_orphaned_unfinished(void);
+extern void read_open_intents_into(const Tenant *t, TenantSnapshot *snap);
 
 /* in plan.c */
 extern Step *make_step(const char *name, const char *object_type,
@@ -240,6 +241,8 @@ extern const char *custodian_problem_sql;
 extern List *plan_repair(const Tenant *t, const TenantSnapshot *snap,
 						 const char *verifier, bool deep);
 extern char *open_intents_sql(const char *tenant);
+extern List *plan_resolve_intents(List *plan, const Tenant *t, const TenantSnapshot *snap,
+								  const char *by);
 extern List *plan_orphans(void);
 extern List *plan_cluster_problems(void);
 extern Step *plan_report(const char *object_type, const char *name, const char *problem);

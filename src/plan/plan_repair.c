@@ -148,8 +148,8 @@ remote_database_exists(const TenantSnapshot *snap, const char *datname)
  * reality tells (a database exists or not), else as unknown (the state the
  * step aimed at is checked by the other steps of the plan).
  */
-static List *
-plan_resolve_intents(List *plan, const Tenant *t, const TenantSnapshot *snap)
+List *
+plan_resolve_intents(List *plan, const Tenant *t, const TenantSnapshot *snap, const char *by)
 {
 	const char *open = open_intents_sql(t->name);
 	ListCell   *lc;
@@ -177,11 +177,13 @@ plan_resolve_intents(List *plan, const Tenant *t, const TenantSnapshot *snap)
 											  " object_type, object_name, database, statement, message,"
 											  " session_user_name, current_user_name, backend_pid, transaction_id%s)"
 											  " SELECT operation_id, operation, tenant, step, %s, object_type, object_name,"
-											  " database, statement, 'outcome recorded by tenancy.repair(): the step was interrupted',"
+											  " database, statement, %s,"
 											  " session_user, current_user, pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id()%s"
 											  " FROM tenancy.audit_log WHERE id = %s AND operation_id = %s AND phase = '" PHASE_INTENT "'",
 											  current_cluster ? ", cluster, cluster_user" : "",
-											  outcome, current_cluster ? ", cluster, cluster_user" : "", id, op));
+											  outcome,
+											  quote_literal_cstr(psprintf("outcome recorded by %s: the step was interrupted", by)),
+											  current_cluster ? ", cluster, cluster_user" : "", id, op));
 
 		s->object_type = "audit";
 		s->object_name = psprintf("%s %s (audit id %s)", step, object, id);
@@ -292,7 +294,7 @@ plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
 		plan = lappend(plan, plan_unmark("database", lfirst(lc), tenant_marker(t->name)));
 
 	plan = plan_unfinished(plan, snap->unfinished_databases);
-	return plan_resolve_intents(plan, t, snap);
+	return plan_resolve_intents(plan, t, snap, "tenancy.repair()");
 }
 
 /*

@@ -573,3 +573,17 @@ read_tenant_snapshot(const Tenant *t)
 {
 	return read_tenant_snapshots(list_make1((Tenant *) t))[0];
 }
+
+/*
+ * The open audit intents of one tenant, into a snapshot read without them
+ * (read_cluster_snapshot()): onboarding again records their outcomes.
+ */
+void
+read_open_intents_into(const Tenant *t, TenantSnapshot *snap)
+{
+	List	   *tenants = list_make1((Tenant *) t);
+	HTAB	   *index = snapshot_index(tenants, &snap);
+
+	read_open_intents(tenants, index);
+	hash_destroy(index);
+}
