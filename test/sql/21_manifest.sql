@@ -22,11 +22,12 @@ SELECT count(*) FROM tenancy.apply(:'m1');
 SELECT jsonb_pretty(jsonb_build_object('clients', (SELECT jsonb_agg(c) FROM jsonb_array_elements(tenancy.export_manifest() -> 'clients') c WHERE c ->> 'name' LIKE 'regress_mf%')));
 SELECT count(*) FROM tenancy.plan(tenancy.export_manifest());
 
--- a client changes: a database added, one removed, IPs, the limit, suspended
-\set m2 '{"clients": [{"name": "regress_mf1", "databases": {"db1": true, "db2": false, "db3": true}, "allowed_ips": ["192.0.2.0/24"], "connection_limit": 3, "suspended": true}, {"name": "regress_mf2", "databases": {"db1": true}}]}'
+-- clients change: a database added, one removed, IPs, the limit, suspended; IAM auth
+\set m2 '{"clients": [{"name": "regress_mf1", "databases": {"db1": true, "db2": false, "db3": true}, "allowed_ips": ["192.0.2.0/24"], "connection_limit": 3, "suspended": true}, {"name": "regress_mf2", "databases": {"db1": true}, "rds_iam_auth": true}]}'
 SELECT * FROM tenancy.plan(:'m2');
 SELECT tenant, action FROM tenancy.apply(:'m2');
-SELECT name, state, databases, allowed_ips, connection_limit FROM tenancy.tenants WHERE name = 'regress_mf1';
+SELECT name, state, databases, allowed_ips, connection_limit, iam_auth FROM tenancy.tenants WHERE name LIKE 'regress_mf%' ORDER BY name;
+SELECT pg_has_role('regress_mf2', 'rds_iam', 'MEMBER') AS mf2_uses_iam;
 SELECT datname FROM pg_database WHERE datname LIKE 'regress_mf1%' ORDER BY 1;
 SELECT count(*) FROM tenancy.plan(:'m2');
 
