@@ -4,7 +4,10 @@
 # same tenants (their roles' attributes and memberships, their databases'
 # ACLs and markers), on the same throwaway server in the same run.  Also
 # times check(tenant, deep => false) called once per tenant, as the
-# per-tenant cost it replaces.  Prints each round, then medians and ratios.
+# per-tenant cost it replaces.  Prints each round, then medians and ratios;
+# each of those calls starts a psql (and so a backend) of its own.  Last, the
+# two warm, in one session, as psql's \timing shows them: what a monitoring
+# loop that keeps its connection pays a call.
 # Usage (root): bench/check_shallow.sh [TENANTS=300] [ROUNDS=5]
 # BENCH_PORT picks the server's port, BENCH_CONF adds a postgres option.
 set -euo pipefail
@@ -19,6 +22,8 @@ echo "onboarding $tenants tenants with 1 database each ..."
 for i in $(seq 1 "$tenants"); do
     echo "SELECT changes FROM tenancy.onboard('bench_s$i', ARRAY['db1']);"
 done | psql >/dev/null
+# the catalogs' statistics as autovacuum would have them, before any call plans
+psql -c "ANALYZE"
 
 plain="SELECT count(*) FROM pg_catalog.pg_roles r
     JOIN pg_catalog.pg_database d ON d.datname = r.rolname || '_db1'
@@ -27,6 +32,12 @@ plain="SELECT count(*) FROM pg_catalog.pg_roles r
     WHERE r.rolname LIKE 'bench_s%' AND (r.rolsuper OR NOT r.rolcanlogin
         OR NOT pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT')
         OR l.label IS NULL OR m.roleid IS NULL);"
+# the \timing (ms) of each of the last N of N + 3 calls in one session
+warm() {
+    local sql=$1 n=$2
+    { echo '\timing on'; for i in $(seq 1 $((n + 3))); do echo "$sql"; done; } |
+        psql -d postgres | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n "$n"
+}
 per_tenant() {
     for i in $(seq 1 "$tenants"); do
         echo "SELECT count(*) FROM tenancy.check('bench_s$i', deep => false);"
@@ -49,3 +60,7 @@ pm=$(printf '%s\n' "${plain_s[@]}" | median)
 em=$(printf '%s\n' "${each_s[@]}" | median)
 printf 'medians over %d tenants: check(deep => false) %.3fs, plain SELECT %.3fs, ratio %.2f; check(tenant, deep => false) x %d %.3fs, ratio %.2f\n' \
     "$tenants" "$cm" "$pm" "$(echo "$cm / $pm" | bc -l)" "$tenants" "$em" "$(echo "$cm / $em" | bc -l)"
+wc=$(warm "SELECT count(*) FROM tenancy.check(deep => false);" 20 | median)
+wp=$(warm "$plain" 20 | median)
+printf 'warm, one session, medians of 20 calls: check(deep => false) %.1f ms, plain SELECT %.1f ms, ratio %.2f\n' \
+    "$wc" "$wp" "$(echo "$wc / $wp" | bc -l)"

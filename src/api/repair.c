@@ -62,15 +62,18 @@ tenants_covered(FunctionCallInfo fcinfo)
 static List *
 load_all_tenants(void)
 {
+	static KeptStatement registry;
+	static KeptStatement databases;
 	List	   *tenants = NIL;
 	SPITupleTable *rows;
 	uint64		n;
 	uint64		d = 0;
 
-	catalog_execute(psprintf("SELECT %s FROM tenancy.registry ORDER BY %s name",
-							 tenant_columns_sql(),
-							 catalog_knows_clusters() ? "cluster NULLS FIRST," : ""),
-					0, NULL, NULL, NULL);
+	catalog_execute_kept(&registry,
+						 psprintf("SELECT %s FROM tenancy.registry ORDER BY %s name",
+								  tenant_columns_sql(),
+								  catalog_knows_clusters() ? "cluster NULLS FIRST," : ""),
+						 0, NULL);
 	rows = SPI_tuptable;
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)
@@ -81,9 +84,10 @@ load_all_tenants(void)
 	}
 
 	/* their active databases, by tenant (sorted as above: by name) */
-	catalog_execute("SELECT tenant, short_name, database_name FROM tenancy.tenant_databases"
-					" WHERE state = 'active' ORDER BY tenant COLLATE \"C\", short_name",
-					0, NULL, NULL, NULL);
+	catalog_execute_kept(&databases,
+						 "SELECT tenant, short_name, database_name FROM tenancy.tenant_databases"
+						 " WHERE state = 'active' ORDER BY tenant COLLATE \"C\", short_name",
+						 0, NULL);
 	rows = SPI_tuptable;
 	n = SPI_processed;
 	{

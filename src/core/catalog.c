@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/portal.h"
 
 /*
@@ -78,13 +79,55 @@ catalog_knows_iam(void)
 	return has_iam;
 }
 
+/* the texts of the kept statements (see prepare_kept()) */
+static MemoryContext kept_context = NULL;
+
+/*
+ * Prepares sql into kept, unless kept holds that very text already, and
+ * keeps it for the rest of the session (SPI_keepplan): the plan cache plans
+ * it again when what it reads changes (ALTER EXTENSION UPDATE, an extension
+ * dropped and created again), and a different text (after an update, a
+ * statement may read other columns) replaces it.  Its plan is generic,
+ * made once, unless kept->custom.  The caller is inside run_as(), so names
+ * are looked up as when it runs.
+ */
+static void
+prepare_kept(KeptStatement *kept, const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+	char	   *text;
+
+	if (kept->plan != NULL && strcmp(kept->sql, sql) == 0)
+		return;
+	if (kept_context == NULL)
+		kept_context = AllocSetContextCreate(CacheMemoryContext,
+											 "aurora_tenancy kept statements",
+											 ALLOCSET_SMALL_SIZES);
+	plan = SPI_prepare_cursor(sql, nargs, argtypes,
+							  kept->custom ? CURSOR_OPT_CUSTOM_PLAN : CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+	text = MemoryContextStrdup(kept_context, sql);
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	if (kept->plan != NULL)
+	{
+		SPI_freeplan(kept->plan);
+		pfree(kept->sql);
+	}
+	kept->plan = plan;
+	kept->sql = text;
+}
+
 /*
  * Runs one statement through SPI as the given role, with a search_path no
  * user can write to: nothing of the caller's may be looked up, not its
  * search_path, not its temporary schema.  Executed, or (with cursor) opened
- * as a read-only cursor, whose permissions are checked now.  The caller is
- * connected to SPI and reads SPI_tuptable afterwards.  Each statement takes
- * a fresh snapshot, so it sees what executors committed meanwhile.
+ * as a read-only cursor, whose permissions are checked now; with kept, from
+ * the plan kept there (prepared now if it holds none of this text).  The
+ * caller is connected to SPI and reads SPI_tuptable afterwards.  Each
+ * statement takes a fresh snapshot, so it sees what executors committed
+ * meanwhile.
  *
  * With arm_chain the statement is the extension's own SQL, so audit rows it
  * inserts (audit_write(), the outcomes repair() records) are the
@@ -92,7 +135,7 @@ catalog_knows_iam(void)
  */
 static int
 run_as(Oid role, bool arm_chain, const char *sql, int nargs, Oid *argtypes,
-	   Datum *values, const char *nulls, Portal *cursor)
+	   Datum *values, const char *nulls, Portal *cursor, KeptStatement *kept)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -111,6 +154,12 @@ run_as(Oid role, bool arm_chain, const char *sql, int nargs, Oid *argtypes,
 		if (cursor)
 			*cursor = SPI_cursor_open_with_args(NULL, sql, nargs, argtypes, values, nulls,
 												true, 0);
+		else if (kept)
+		{
+			prepare_kept(kept, sql, nargs, argtypes);
+			audit_chain_armed = arm_chain;
+			ret = SPI_execute_plan(kept->plan, values, nulls, false, 0);
+		}
 		else
 		{
 			audit_chain_armed = arm_chain;
@@ -126,7 +175,7 @@ run_as(Oid role, bool arm_chain, const char *sql, int nargs, Oid *argtypes,
 	PG_END_TRY();
 
 	if (ret < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 	return ret;
 }
 
@@ -135,7 +184,7 @@ int
 execute_as(Oid role, const char *sql, int nargs, Oid *argtypes, Datum *values,
 		   const char *nulls)
 {
-	return run_as(role, false, sql, nargs, argtypes, values, nulls, NULL);
+	return run_as(role, false, sql, nargs, argtypes, values, nulls, NULL, NULL);
 }
 
 /* A statement as the extension owner: the way to the extension's own tables. */
@@ -143,7 +192,7 @@ int
 catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				const char *nulls)
 {
-	return run_as(extension_owner(), true, sql, nargs, argtypes, values, nulls, NULL);
+	return run_as(extension_owner(), true, sql, nargs, argtypes, values, nulls, NULL, NULL);
 }
 
 /* A read-only cursor over a query of the catalog; fetch with SPI_cursor_fetch. */
@@ -152,7 +201,7 @@ catalog_cursor_open(const char *sql)
 {
 	Portal		cursor = NULL;
 
-	(void) run_as(extension_owner(), false, sql, 0, NULL, NULL, NULL, &cursor);
+	(void) run_as(extension_owner(), false, sql, 0, NULL, NULL, NULL, &cursor, NULL);
 	return cursor;
 }
 
@@ -165,23 +214,68 @@ catalog_value(void)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
+/* Text parameters ($1 … $n; NULL: SQL NULL) as SPI takes them. */
+static void
+text_arguments(int nargs, const char *const *args, Oid **types, Datum **values,
+			   char **nulls)
+{
+	*types = palloc(sizeof(Oid) * Max(nargs, 1));
+	*values = palloc(sizeof(Datum) * Max(nargs, 1));
+	*nulls = palloc(Max(nargs, 1) + 1);
+	for (int i = 0; i < nargs; i++)
+	{
+		(*types)[i] = TEXTOID;
+		(*values)[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
+		(*nulls)[i] = args[i] ? ' ' : 'n';
+	}
+	(*nulls)[nargs] = '\0';
+}
+
 /* Shorthand for a statement with text parameters only ($1 … $n). */
 int
 catalog_execute_text(const char *sql, int nargs, const char *const *args)
 {
-	Oid		   *types = palloc(sizeof(Oid) * Max(nargs, 1));
-	Datum	   *values = palloc(sizeof(Datum) * Max(nargs, 1));
-	char	   *nulls = palloc(Max(nargs, 1) + 1);
-	int			i;
+	Oid		   *types;
+	Datum	   *values;
+	char	   *nulls;
 
-	for (i = 0; i < nargs; i++)
-	{
-		types[i] = TEXTOID;
-		values[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
-		nulls[i] = args[i] ? ' ' : 'n';
-	}
-	nulls[nargs] = '\0';
+	text_arguments(nargs, args, &types, &values, &nulls);
 	return catalog_execute(sql, nargs, types, values, nulls);
+}
+
+/*
+ * A statement with text parameters, run as the given role from the plan in
+ * kept (a static of the caller's, one per statement): parsed once per
+ * session, and planned once too.  A generic plan guesses ten elements for
+ * an array parameter, so such a statement must run well whatever its
+ * parameters hold: a hashed subplan (NOT IN, or IN in the select list), not
+ * a join that the guess could make a nested loop, where both sides grow with
+ * the number of tenants; and no scan of a table of any size (the audit
+ * log) that only many tenants would warrant: that one is kept->custom.
+ */
+int
+execute_kept_as(Oid role, KeptStatement *kept, const char *sql, int nargs,
+				const char *const *args)
+{
+	Oid		   *types;
+	Datum	   *values;
+	char	   *nulls;
+
+	text_arguments(nargs, args, &types, &values, &nulls);
+	return run_as(role, false, sql, nargs, types, values, nulls, NULL, kept);
+}
+
+/* The same as the extension owner: catalog_execute_text(), planned once. */
+int
+catalog_execute_kept(KeptStatement *kept, const char *sql, int nargs,
+					 const char *const *args)
+{
+	Oid		   *types;
+	Datum	   *values;
+	char	   *nulls;
+
+	text_arguments(nargs, args, &types, &values, &nulls);
+	return run_as(extension_owner(), true, sql, nargs, types, values, nulls, NULL, kept);
 }
 
 /*

@@ -173,12 +173,28 @@ extern char *marker_statement(bool role, const char *name, const char *tenant);
 extern char *generate_password(void);
 extern char *scram_verifier(const char *password);
 
+/*
+ * A statement prepared once per session and kept for later calls: a static
+ * of the caller's, one per statement (see execute_kept_as()).
+ */
+typedef struct KeptStatement
+{
+	bool		custom;			/* planned again for each call's parameters
+								 * (set by the caller) */
+	struct _SPI_plan *plan;
+	char	   *sql;			/* the text it was prepared from */
+} KeptStatement;
+
 /* in catalog.c */
 extern int	execute_as(Oid role, const char *sql, int nargs, Oid *argtypes,
 					   Datum *values, const char *nulls);
 extern int	catalog_execute(const char *sql, int nargs, Oid *argtypes,
 							Datum *values, const char *nulls);
 extern int	catalog_execute_text(const char *sql, int nargs, const char *const *args);
+extern int	execute_kept_as(Oid role, KeptStatement *kept, const char *sql, int nargs,
+							const char *const *args);
+extern int	catalog_execute_kept(KeptStatement *kept, const char *sql, int nargs,
+								 const char *const *args);
 extern char *catalog_value(void);
 extern struct PortalData *catalog_cursor_open(const char *sql);
 extern bool catalog_knows_clusters(void);

@@ -114,7 +114,8 @@ plan_other_grantees(List *plan, const DatabaseState *db)
 
 /*
  * SQL: FROM and WHERE of the tenant's audit intents (audit_log a) that have
- * no outcome and whose operation is not running any more.
+ * no outcome and whose operation is not running any more (what
+ * pg_stat_activity shows of its backend, without the view's joins).
  */
 char *
 open_intents_sql(const char *tenant)
@@ -124,7 +125,7 @@ open_intents_sql(const char *tenant)
 					" WHERE b.tenant = a.tenant AND b.operation_id = a.operation_id AND b.step = a.step"
 					" AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
 					" AND b.phase IN ('" PHASE_DONE "', '" PHASE_FAILED "', '" PHASE_UNKNOWN "') AND b.id > a.id)"
-					" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
+					" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(NULL) s"
 					" WHERE s.pid = a.backend_pid AND s.state = 'active')",
 					quote_literal_cstr(tenant));
 }
@@ -151,9 +152,12 @@ remote_database_exists(const TenantSnapshot *snap, const char *datname)
 List *
 plan_resolve_intents(List *plan, const Tenant *t, const TenantSnapshot *snap, const char *by)
 {
-	const char *open = open_intents_sql(t->name);
+	const char *open;
 	ListCell   *lc;
 
+	if (snap->open_intents == NIL)
+		return plan;
+	open = open_intents_sql(t->name);
 	foreach(lc, snap->open_intents)
 	{
 		const OpenIntent *intent = lfirst(lc);
@@ -255,6 +259,7 @@ plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
 {
 	TenantSpec	spec = {0};
 	List	   *plan = NIL;
+	List	   *steps;
 	ListCell   *lc;
 	int			i;
 
@@ -283,8 +288,16 @@ plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
 			plan = lappend(plan, plan_report("database", db->name, NOT_THE_TENANTS));
 			continue;
 		}
-		plan = plan_inside_reach(plan, known_needed(plan_database(NIL, &spec, db->name, deep), db),
-								 snap, db);
+		/*
+		 * Shallow, an existing database with the privileges it should have
+		 * needs none of the steps plan_database() plans outside it (creating
+		 * it, its privileges): they are not written out only for
+		 * known_needed() to drop them, for every tenant of a check().
+		 */
+		steps = NIL;
+		if (deep || !db->exists || db->privileges_differ)
+			steps = known_needed(plan_database(NIL, &spec, db->name, deep), db);
+		plan = plan_inside_reach(plan, steps, snap, db);
 		plan = plan_other_grantees(plan, db);
 	}
 	if (strcmp(t->state, STATE_ONBOARDING) == 0)
@@ -331,6 +344,8 @@ plan_unfinished(List *plan, List *datnames)
 List *
 plan_cluster_problems(void)
 {
+	static KeptStatement open_databases;
+	static KeptStatement custodian_problem;
 	List	   *plan = NIL;
 	SPITupleTable *rows;
 	char	   *custodian;
@@ -340,14 +355,15 @@ plan_cluster_problems(void)
 										 "aurora_tenancy is not in shared_preload_libraries: pg_dumpall output would restore without tenant markers, leaving the tenants unmanageable; add it and restart"));
 
 	/* OFFSET 0: "who" only for the unmarked databases, not for every tenant's */
-	catalog_execute(psprintf("SELECT * FROM (SELECT d.datname, CASE WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
-							 " THEN 'PUBLIC' ELSE (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ' ORDER BY r.rolname)"
-							 " FROM pg_catalog.pg_roles r WHERE %s"
-							 " AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT')) END AS who"
-							 " FROM pg_catalog.pg_database d WHERE d.datallowconn AND NOT %s"
-							 " OFFSET 0) d WHERE who IS NOT NULL ORDER BY 1",
-							 marker_present_sql(true, "r.oid"), marker_present_sql(false, "d.oid")),
-					0, NULL, NULL, NULL);
+	catalog_execute_kept(&open_databases,
+						 psprintf("SELECT * FROM (SELECT d.datname, CASE WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
+								  " THEN 'PUBLIC' ELSE (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ' ORDER BY r.rolname)"
+								  " FROM pg_catalog.pg_roles r WHERE %s"
+								  " AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT')) END AS who"
+								  " FROM pg_catalog.pg_database d WHERE d.datallowconn AND NOT %s"
+								  " OFFSET 0) d WHERE who IS NOT NULL ORDER BY 1",
+								  marker_present_sql(true, "r.oid"), marker_present_sql(false, "d.oid")),
+						 0, NULL);
 	rows = SPI_tuptable;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -359,7 +375,7 @@ plan_cluster_problems(void)
 												  who, quote_identifier(datname), who)));
 	}
 
-	catalog_execute(custodian_problem_sql, 0, NULL, NULL, NULL);
+	catalog_execute_kept(&custodian_problem, custodian_problem_sql, 0, NULL);
 	if ((custodian = catalog_value()) != NULL)
 		plan = lappend(plan, plan_report("role", CUSTODIAN_ROLE,
 										 psprintf("%s, so it must not own what offboarded tenants leave behind", custodian)));
@@ -373,19 +389,21 @@ plan_cluster_problems(void)
 List *
 plan_orphans(void)
 {
+	static KeptStatement markers;
 	List	   *plan = NIL;
 	SPITupleTable *rows;
 	uint64		n;
 
-	catalog_execute("SELECT m.kind, m.name, m.label FROM ("
-					" SELECT 'role' AS kind, o.rolname::text AS name, l.label, 1 AS ord"
-					" FROM pg_catalog.pg_shseclabel l JOIN pg_catalog.pg_roles o ON o.oid = l.objoid"
-					" WHERE l.classoid = 'pg_catalog.pg_authid'::regclass AND l.provider = '" MARKER_PROVIDER "'"
-					" UNION ALL SELECT 'database', o.datname::text, l.label, 0"
-					" FROM pg_catalog.pg_shseclabel l JOIN pg_catalog.pg_database o ON o.oid = l.objoid"
-					" WHERE l.classoid = 'pg_catalog.pg_database'::regclass AND l.provider = '" MARKER_PROVIDER "'"
-					") m WHERE NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE m.label = 'tenant=' || r.name)"
-					" ORDER BY m.ord, m.name", 0, NULL, NULL, NULL);
+	catalog_execute_kept(&markers,
+						 "SELECT m.kind, m.name, m.label FROM ("
+						 " SELECT 'role' AS kind, o.rolname::text AS name, l.label, 1 AS ord"
+						 " FROM pg_catalog.pg_shseclabel l JOIN pg_catalog.pg_roles o ON o.oid = l.objoid"
+						 " WHERE l.classoid = 'pg_catalog.pg_authid'::regclass AND l.provider = '" MARKER_PROVIDER "'"
+						 " UNION ALL SELECT 'database', o.datname::text, l.label, 0"
+						 " FROM pg_catalog.pg_shseclabel l JOIN pg_catalog.pg_database o ON o.oid = l.objoid"
+						 " WHERE l.classoid = 'pg_catalog.pg_database'::regclass AND l.provider = '" MARKER_PROVIDER "'"
+						 ") m WHERE NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE m.label = 'tenant=' || r.name)"
+						 " ORDER BY m.ord, m.name", 0, NULL);
 	rows = SPI_tuptable;
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)

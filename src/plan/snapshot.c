@@ -10,14 +10,14 @@
  *	- the cluster-wide catalogs of the cluster the operation acts on
  *	  (pg_roles, pg_auth_members, pg_database and its ACLs, the markers,
  *	  pg_shdepend), in one query through cluster_query() (this cluster: as
- *	  the caller, in SPI; a target: as the mapped user, over libpq): the
- *	  caller (current user, superuser, CREATEROLE, CREATEDB), its session
- *	  user and whether that may connect to each database (as the executor
- *	  will), the IAM role, what is wrong with the
- *	  database template, the tenant role and its marker, its members, each
- *	  registered database's existence, marker and other grantees, stray
- *	  databases carrying the tenant's marker, and the other databases where
- *	  the role owns objects or holds privileges;
+ *	  the caller, in SPI, from a plan kept for the session; a target: as the
+ *	  mapped user, over libpq): the caller (current user, superuser,
+ *	  CREATEROLE, CREATEDB), its session user and whether that may connect
+ *	  to each database (as the executor will), the IAM role, what is wrong
+ *	  with the database template, the tenant role and its marker, its
+ *	  members, each registered database's existence, marker and other
+ *	  grantees, stray databases carrying the tenant's marker, and the other
+ *	  databases where the role owns objects or holds privileges;
  *	- the same cluster's unreachable unmarked databases, each vouched for by
  *	  an intent row of this tenant's in the extension's audit log: the
  *	  unfinished databases an interrupted create left behind;
@@ -31,93 +31,138 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 /*
- * The cluster-wide catalogs, for many tenants at once: $1 their names (text[]), $2 their
- * registered databases and $5 the tenant of each (parallel text[]s), $3 the
- * IAM role, $4 the database template (NULL: not asked for).  Rows (kind, tenant, database, name,
- * flag); the rows about the caller and the cluster have no tenant, and so
- * do the marked databases that none of the tenants registered (whose they
- * are, marker_owner() says).
+ * The cluster-wide catalogs, for many tenants at once: $1 their names
+ * (text[]), $2 their registered databases and $3 the tenant of each
+ * (parallel text[]s), $4 the IAM role; with template, $5 the database
+ * template.  Rows (kind, tenant, datname, name, flag, flag2, flag3, flag4),
+ * all text, in no order (the lists made of them are sorted afterwards):
+ *
+ *	caller		name the current user; flag superuser, flag2 CREATEROLE,
+ *				flag3 CREATEDB
+ *	session		name the session user
+ *	iam_role	name the IAM role, if it exists; flag whether the caller
+ *				inherits it
+ *	template	name what is wrong with the template (NULL: nothing)
+ *	role		one a tenant role: name its marker; flag a forbidden
+ *				attribute, flag2 LOGIN, flag3 its connection limit, flag4 a
+ *				member of the IAM role
+ *	database	one a registered database that exists: name its marker;
+ *				flag the session user may connect, flag2 its privileges
+ *				differ from database_privileges' (PUBLIC holds one, or the
+ *				tenant lacks one)
+ *	member		name a member of the tenant role; flag whether the caller
+ *				can revoke it
+ *	grantee		name a role but the owner and the tenant holding
+ *				privileges on a registered database
+ *	marked		datname a database with a marker that none of the tenants
+ *				registered (whose it is, marker_owner() says), name the
+ *				marker
+ *	depends		datname a database not the tenant's own where its role owns
+ *				objects or holds privileges
+ *
+ * The rows about the caller and the cluster, and the marked databases, have
+ * no tenant.  Each database's ACL is exploded once.  This cluster plans it
+ * once per session (see execute_kept_as()), so where both sides grow with
+ * the number of tenants it is a hashed subplan (NOT IN, or IN in the select
+ * list), whatever the generic plan guesses; the registered databases and
+ * their tenant roles are found by name, through the catalogs' indexes.
  */
 static char *
-cluster_states_sql(void)
+cluster_states_sql(bool template)
 {
-	return psprintf("WITH tenant AS (SELECT n.tenant, r.oid FROM pg_catalog.unnest($1::pg_catalog.text[]) n(tenant)"
-					" JOIN pg_catalog.pg_roles r ON r.rolname = n.tenant),"
-					" registered AS (SELECT x.tenant, x.datname, t.oid AS tenant_oid"
-					" FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.text[]),"
-					" pg_catalog.unnest($2::pg_catalog.text[])) x(tenant, datname)"
-					" LEFT JOIN tenant t ON t.tenant = x.tenant),"
-					" caller AS (SELECT * FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER)"
-					" SELECT * FROM ("
-					" SELECT 'caller'::pg_catalog.text AS kind, NULL::pg_catalog.text AS tenant,"
-					" NULL::pg_catalog.text AS datname,"
-					" CURRENT_USER::pg_catalog.text AS name, rolsuper::pg_catalog.text AS flag FROM caller"
-					" UNION ALL SELECT 'createrole', NULL, NULL, NULL, (rolsuper OR rolcreaterole)::pg_catalog.text FROM caller"
-					" UNION ALL SELECT 'createdb', NULL, NULL, NULL, (rolsuper OR rolcreatedb)::pg_catalog.text FROM caller"
-					" UNION ALL SELECT 'session', NULL, NULL, SESSION_USER::pg_catalog.text, NULL"
-					" UNION ALL SELECT 'iam_role', NULL, NULL, i.rolname::pg_catalog.text,"
-					" (NOT c.rolsuper AND pg_catalog.pg_has_role(CURRENT_USER, i.oid, 'USAGE'))::pg_catalog.text"
-					" FROM pg_catalog.pg_roles i, caller c WHERE i.rolname = $3"
-					" UNION ALL SELECT 'template', NULL, NULL, CASE WHEN d.oid IS NULL THEN 'it does not exist'"
-					" WHEN NOT d.datallowconn THEN NULL"
-					" WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
-					" THEN 'PUBLIC may connect to it'"
-					" WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE %s"
-					" AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT'))"
-					" THEN 'a tenant may connect to it' END, NULL"
-					" FROM (SELECT $4::pg_catalog.name AS datname) n"
-					" LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname"
-					" WHERE $4 IS NOT NULL"
-					" UNION ALL SELECT 'role', t.tenant, NULL, %s, NULL"
-					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
-					/* what the role's steps look at (see plan_role) */
-					" UNION ALL SELECT 'attributes', t.tenant, NULL, NULL,"
-					" (r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls)::pg_catalog.text"
-					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
-					" UNION ALL SELECT 'login', t.tenant, NULL, r.rolconnlimit::pg_catalog.text, r.rolcanlogin::pg_catalog.text"
-					" FROM tenant t JOIN pg_catalog.pg_roles r ON r.oid = t.oid"
-					" UNION ALL SELECT 'in_iam', t.tenant, NULL, NULL, 'true' FROM tenant t"
-					" WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles i ON i.oid = m.roleid"
-					" WHERE i.rolname = $3 AND m.member = t.oid)"
-					/* what database_privileges looks at (see plan_database) */
-					" UNION ALL SELECT 'privileges', x.tenant, d.datname::pg_catalog.text, NULL,"
-					" (EXISTS (SELECT 1 FROM pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))) a"
-					" WHERE a.grantee = 0)"
-					" OR (SELECT pg_catalog.count(DISTINCT a.privilege_type)"
-					" FROM pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))) a"
-					" WHERE a.grantee = x.tenant_oid"
-					" AND a.privilege_type IN ('CONNECT', 'TEMPORARY', 'CREATE')) < 3)::pg_catalog.text"
-					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname"
-					" UNION ALL SELECT 'member', t.tenant, NULL, m.rolname::pg_catalog.text,"
-					" pg_catalog.bool_and(c.rolsuper OR pg_catalog.current_setting('server_version_num')::pg_catalog.int4 < 160000"
-					" OR pg_catalog.pg_has_role(CURRENT_USER, a.grantor, 'USAGE'))::pg_catalog.text"
-					" FROM tenant t JOIN pg_catalog.pg_auth_members a ON a.roleid = t.oid"
-					" JOIN pg_catalog.pg_roles m ON m.oid = a.member, caller c"
-					" WHERE " MEMBERSHIP_CONFERS_SQL("a")
-					" GROUP BY t.tenant, m.rolname"
-					" UNION ALL SELECT 'database', x.tenant, d.datname::pg_catalog.text, %s,"
-					" pg_catalog.has_database_privilege(SESSION_USER, d.oid, 'CONNECT')::pg_catalog.text"
-					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname"
-					" UNION ALL SELECT DISTINCT 'grantee', x.tenant, d.datname::pg_catalog.text, r.rolname::pg_catalog.text, NULL"
-					" FROM registered x JOIN pg_catalog.pg_database d ON d.datname::pg_catalog.text = x.datname,"
-					" pg_catalog.aclexplode(d.datacl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
-					" WHERE a.grantee NOT IN (d.datdba, x.tenant_oid)"
-					" UNION ALL SELECT 'marked', NULL, d.datname::pg_catalog.text, %s, NULL"
-					" FROM pg_catalog.pg_database d WHERE %s"
-					" AND NOT EXISTS (SELECT 1 FROM registered x WHERE x.datname = d.datname::pg_catalog.text)"
-					" UNION ALL SELECT DISTINCT 'depends', t.tenant, d.datname::pg_catalog.text, NULL, NULL"
-					" FROM tenant t JOIN pg_catalog.pg_shdepend s ON s.refobjid = t.oid"
-					" AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
-					" JOIN pg_catalog.pg_database d ON d.oid = s.dbid"
-					" WHERE NOT EXISTS (SELECT 1 FROM registered x"
-					" WHERE x.tenant = t.tenant AND x.datname = d.datname::pg_catalog.text)"
-					") s ORDER BY kind, tenant COLLATE \"C\", datname COLLATE \"C\", name COLLATE \"C\"",
-					marker_present_sql(true, "r.oid"), marker_text_sql(true, "r.oid"),
-					marker_text_sql(false, "d.oid"), marker_text_sql(false, "d.oid"),
-					marker_present_sql(false, "d.oid"));
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "WITH caller AS (SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb"
+						   " FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER),"
+						   " iam AS (SELECT i.oid, i.rolname FROM pg_catalog.pg_roles i WHERE i.rolname = $4),"
+						   " tenant AS (SELECT n.tenant, r.oid, r.rolcanlogin, r.rolconnlimit,"
+						   " r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls AS attributes"
+						   " FROM pg_catalog.unnest($1::pg_catalog.text[]) n(tenant)"
+						   " JOIN pg_catalog.pg_roles r ON r.rolname = n.tenant),"
+	/* every tenant of $3 is one of $1 */
+						   " registered AS (SELECT x.tenant, x.datname, r.oid AS tenant_oid, d.oid, d.datdba, d.datacl"
+						   " FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.text[]),"
+						   " pg_catalog.unnest($2::pg_catalog.text[])) x(tenant, datname)"
+						   " JOIN pg_catalog.pg_database d ON d.datname = x.datname"
+						   " LEFT JOIN pg_catalog.pg_roles r ON r.rolname = x.tenant),"
+	/* what database_privileges and the grantees' steps look at (see plan_database) */
+						   " databases AS (SELECT x.tenant, x.datname, x.oid, a.public_grant, a.tenant_grant, a.others"
+						   " FROM registered x, LATERAL (SELECT"
+						   " COALESCE(pg_catalog.bool_or(e.grantee = 0), false) AS public_grant,"
+						   " COALESCE(pg_catalog.bool_or(e.grantee = x.tenant_oid AND e.privilege_type = 'CONNECT'), false)"
+						   " AND COALESCE(pg_catalog.bool_or(e.grantee = x.tenant_oid AND e.privilege_type = 'TEMPORARY'), false)"
+						   " AND COALESCE(pg_catalog.bool_or(e.grantee = x.tenant_oid AND e.privilege_type = 'CREATE'), false)"
+						   " AS tenant_grant,"
+						   " pg_catalog.array_agg(e.grantee) FILTER (WHERE e.grantee NOT IN (x.datdba, x.tenant_oid)) AS others"
+						   " FROM pg_catalog.aclexplode(COALESCE(x.datacl, pg_catalog.acldefault('d', x.datdba))) e) a)"
+						   " SELECT * FROM ("
+						   " SELECT 'caller'::pg_catalog.text AS kind, NULL::pg_catalog.text AS tenant,"
+						   " NULL::pg_catalog.text AS datname, CURRENT_USER::pg_catalog.text AS name,"
+						   " rolsuper::pg_catalog.text AS flag, (rolsuper OR rolcreaterole)::pg_catalog.text AS flag2,"
+						   " (rolsuper OR rolcreatedb)::pg_catalog.text AS flag3, NULL::pg_catalog.text AS flag4"
+						   " FROM caller"
+						   " UNION ALL SELECT 'session', NULL, NULL, SESSION_USER::pg_catalog.text, NULL, NULL, NULL, NULL"
+						   " UNION ALL SELECT 'iam_role', NULL, NULL, i.rolname::pg_catalog.text,"
+						   " (NOT c.rolsuper AND pg_catalog.pg_has_role(CURRENT_USER, i.oid, 'USAGE'))::pg_catalog.text,"
+						   " NULL, NULL, NULL FROM iam i, caller c");
+	if (template)
+		appendStringInfo(&sql,
+						 " UNION ALL SELECT 'template', NULL, NULL, CASE WHEN d.oid IS NULL THEN 'it does not exist'"
+						 " WHEN NOT d.datallowconn THEN NULL"
+						 " WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
+						 " THEN 'PUBLIC may connect to it'"
+						 " WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE %s"
+						 " AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT'))"
+						 " THEN 'a tenant may connect to it' END, NULL, NULL, NULL, NULL"
+						 " FROM (SELECT $5::pg_catalog.name AS datname) n"
+						 " LEFT JOIN pg_catalog.pg_database d ON d.datname = n.datname"
+						 " WHERE $5 IS NOT NULL",
+						 marker_present_sql(true, "r.oid"));
+	appendStringInfo(&sql,
+	/* what the role's steps look at (see plan_role) */
+					 " UNION ALL SELECT 'role', t.tenant, NULL, %s, t.attributes::pg_catalog.text,"
+					 " t.rolcanlogin::pg_catalog.text, t.rolconnlimit::pg_catalog.text,"
+					 " (t.oid IN (SELECT m.member FROM pg_catalog.pg_auth_members m"
+					 " JOIN iam i ON i.oid = m.roleid))::pg_catalog.text"
+					 " FROM tenant t"
+					 " UNION ALL SELECT 'database', x.tenant, x.datname, %s,"
+					 " pg_catalog.has_database_privilege(SESSION_USER, x.oid, 'CONNECT')::pg_catalog.text,"
+					 " (x.public_grant OR NOT x.tenant_grant)::pg_catalog.text, NULL, NULL"
+					 " FROM databases x"
+	/* OFFSET 0: the membership's options read only for the tenant roles' members */
+					 " UNION ALL SELECT 'member', a.tenant, NULL, m.rolname::pg_catalog.text,"
+					 " pg_catalog.bool_and(c.rolsuper OR pg_catalog.current_setting('server_version_num')::pg_catalog.int4 < 160000"
+					 " OR pg_catalog.pg_has_role(CURRENT_USER, a.grantor, 'USAGE'))::pg_catalog.text, NULL, NULL, NULL"
+					 " FROM (SELECT t.tenant, a.* FROM tenant t"
+					 " JOIN pg_catalog.pg_auth_members a ON a.roleid = t.oid OFFSET 0) a"
+					 " JOIN pg_catalog.pg_roles m ON m.oid = a.member, caller c"
+					 " WHERE " MEMBERSHIP_CONFERS_SQL("a")
+					 " GROUP BY a.tenant, m.rolname"
+					 " UNION ALL SELECT DISTINCT 'grantee', x.tenant, x.datname, r.rolname::pg_catalog.text,"
+					 " NULL, NULL, NULL, NULL"
+					 " FROM (SELECT * FROM databases WHERE others IS NOT NULL) x,"
+					 " pg_catalog.unnest(x.others) g(oid) JOIN pg_catalog.pg_roles r ON r.oid = g.oid"
+					 " UNION ALL SELECT 'marked', NULL, d.datname::pg_catalog.text, %s, NULL, NULL, NULL, NULL"
+					 " FROM pg_catalog.pg_database d WHERE %s"
+					 " AND d.datname::pg_catalog.text NOT IN (SELECT x.datname FROM registered x)"
+	/* dbid 0: a shared object (a database's ACL), in no database */
+					 " UNION ALL SELECT DISTINCT 'depends', t.tenant, d.datname::pg_catalog.text,"
+					 " NULL, NULL, NULL, NULL, NULL"
+					 " FROM tenant t JOIN pg_catalog.pg_shdepend s ON s.refobjid = t.oid"
+					 " AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
+					 " JOIN pg_catalog.pg_database d ON d.oid = s.dbid"
+					 " WHERE s.dbid <> 0 AND (t.tenant, s.dbid) NOT IN (SELECT x.tenant, x.oid FROM registered x)"
+					 ") s",
+					 marker_text_sql(true, "t.oid"), marker_text_sql(false, "x.oid"),
+					 marker_text_sql(false, "d.oid"), marker_present_sql(false, "d.oid"));
+	return sql.data;
 }
 
 static DatabaseState *
@@ -222,10 +267,69 @@ name_cmp(const ListCell *a, const ListCell *b)
 	return strcmp(lfirst(a), lfirst(b));
 }
 
+static void
+sort_names(List *names)
+{
+	if (list_length(names) > 1)
+		list_sort(names, name_cmp);
+}
+
+/*
+ * The rows SPI_tuptable holds, as cluster_query() returns them: each
+ * column's output function looked up once, not once a cell.
+ */
+static Rows *
+rows_of_tuptable(void)
+{
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	Rows	   *rows = palloc(sizeof(Rows));
+	FmgrInfo   *output = palloc(sizeof(FmgrInfo) * Max(desc->natts, 1));
+
+	for (int c = 0; c < desc->natts; c++)
+	{
+		Oid			func;
+		bool		varlena;
+
+		getTypeOutputInfo(TupleDescAttr(desc, c)->atttypid, &func, &varlena);
+		fmgr_info(func, &output[c]);
+	}
+	rows->nrows = SPI_processed;
+	rows->ncols = desc->natts;
+	rows->cells = palloc0(sizeof(char *) * Max(rows->nrows * rows->ncols, 1));
+	for (int r = 0; r < rows->nrows; r++)
+		for (int c = 0; c < rows->ncols; c++)
+		{
+			bool		isnull;
+			Datum		value = SPI_getbinval(SPI_tuptable->vals[r], desc, c + 1, &isnull);
+
+			if (!isnull)
+				rows->cells[r * rows->ncols + c] = OutputFunctionCall(&output[c], value);
+		}
+	return rows;
+}
+
+/*
+ * A query of the cluster the operation acts on, as cluster_query() runs it,
+ * but on this cluster from a plan kept for the session: the query's text
+ * is the same on every call here (the markers of this cluster are security
+ * labels).  A target gets the text, over libpq.
+ */
+static Rows *
+cluster_query_kept(KeptStatement *kept, const char *sql, int nparams,
+				   const char *const *params)
+{
+	if (current_cluster)
+		return cluster_query(sql, nparams, params);
+	if (execute_kept_as(GetUserId(), kept, sql, nparams, params) != SPI_OK_SELECT)
+		elog(ERROR, "cluster query returned no rows: %s", sql);
+	return rows_of_tuptable();
+}
+
 /* Fills in what the cluster-wide catalogs say about the tenants (one query). */
 static void
 read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool template)
 {
+	static KeptStatement kept[2];	/* [template] */
 	int			ndbs = 0;
 	const char **names = palloc(sizeof(char *) * Max(list_length(tenants), 1));
 	const char **datnames;
@@ -252,20 +356,25 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool tem
 	}
 	params[0] = text_array_literal(list_length(tenants), names);
 	params[1] = text_array_literal(ndbs, datnames);
-	params[2] = tenancy_iam_role;
-	params[3] = template ? tenancy_database_template : NULL;
-	params[4] = text_array_literal(ndbs, owners);
-	rows = cluster_query(cluster_states_sql(), 5, params);
+	params[2] = text_array_literal(ndbs, owners);
+	params[3] = tenancy_iam_role;
+	params[4] = tenancy_database_template;
+	rows = cluster_query_kept(&kept[template], cluster_states_sql(template),
+							  template ? 5 : 4, params);
 
 	for (int i = 0; i < rows->nrows; i++)
 	{
 		const char *kind = ROWS_CELL(rows, i, 0);
-		TenantSnapshot *snap = snapshot_of(index, ROWS_CELL(rows, i, 1));
+		const char *tenant = ROWS_CELL(rows, i, 1);
+		TenantSnapshot *snap = snapshot_of(index, tenant);
 		char	   *datname = ROWS_CELL(rows, i, 2);
 		char	   *name = ROWS_CELL(rows, i, 3);
 		const char *flag = ROWS_CELL(rows, i, 4);
+		const char *flag2 = ROWS_CELL(rows, i, 5);
+		const char *flag3 = ROWS_CELL(rows, i, 6);
+		const char *flag4 = ROWS_CELL(rows, i, 7);
 
-		if (ROWS_CELL(rows, i, 1) == NULL)
+		if (tenant == NULL)
 		{
 			/* about the caller and the cluster: the same for every tenant */
 			for (int j = 0; j < list_length(tenants); j++)
@@ -276,11 +385,9 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool tem
 				{
 					s->caller = name;
 					s->caller_is_superuser = is_true(flag);
+					s->caller_can_createrole = is_true(flag2);
+					s->caller_can_createdb = is_true(flag3);
 				}
-				else if (strcmp(kind, "createrole") == 0)
-					s->caller_can_createrole = is_true(flag);
-				else if (strcmp(kind, "createdb") == 0)
-					s->caller_can_createdb = is_true(flag);
 				else if (strcmp(kind, "session") == 0)
 					s->session_user_name = name;
 				else if (strcmp(kind, "iam_role") == 0)
@@ -303,24 +410,16 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool tem
 			continue;
 		}
 		if (snap == NULL)
-			elog(ERROR, "cluster state names tenant \"%s\", which was not asked for",
-				 ROWS_CELL(rows, i, 1));
+			elog(ERROR, "cluster state names tenant \"%s\", which was not asked for", tenant);
 		if (strcmp(kind, "role") == 0)
 		{
 			snap->role_exists = true;
-			snap->role_marked_for = marker_owner(true, ROWS_CELL(rows, i, 1), name);
-		}
-		else if (strcmp(kind, "attributes") == 0)
+			snap->role_marked_for = marker_owner(true, tenant, name);
 			snap->role_has_attribute = is_true(flag);
-		else if (strcmp(kind, "login") == 0)
-		{
-			snap->role_can_login = is_true(flag);
-			snap->role_connection_limit = pg_strtoint32(name);
+			snap->role_can_login = is_true(flag2);
+			snap->role_connection_limit = pg_strtoint32(flag3);
+			snap->role_in_iam_role = is_true(flag4);
 		}
-		else if (strcmp(kind, "in_iam") == 0)
-			snap->role_in_iam_role = true;
-		else if (strcmp(kind, "privileges") == 0)
-			registered_database(snap, datname)->privileges_differ = is_true(flag);
 		else if (strcmp(kind, "member") == 0)
 		{
 			snap->role_members = lappend(snap->role_members, name);
@@ -334,8 +433,9 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool tem
 			db->exists = true;
 			db->marked_for = marker_owner(false, datname, name);
 			db->session_can_connect = is_true(flag);
+			db->privileges_differ = is_true(flag2);
 			/* registered for this tenant, marked for another: stray there */
-			if (db->marked_for && strcmp(db->marked_for, ROWS_CELL(rows, i, 1)) != 0)
+			if (db->marked_for && strcmp(db->marked_for, tenant) != 0)
 			{
 				TenantSnapshot *s = snapshot_of(index, db->marked_for);
 
@@ -353,10 +453,18 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool tem
 			snap->dependent_databases = lappend(snap->dependent_databases, datname);
 	}
 
-	/* stray databases come from two kinds of rows: sorted as one query would */
+	/* sorted as the catalogs sort names (collation "C") */
 	for (int j = 0; j < list_length(tenants); j++)
-		if (list_length(snaps[j]->stray_databases) > 1)
-			list_sort(snaps[j]->stray_databases, name_cmp);
+	{
+		TenantSnapshot *s = snaps[j];
+
+		sort_names(s->role_members);
+		sort_names(s->role_members_unrevokable);
+		sort_names(s->stray_databases);
+		sort_names(s->dependent_databases);
+		for (int k = 0; k < s->ndatabases; k++)
+			sort_names(s->databases[k].other_grantees);
+	}
 }
 
 /* The SQL of the unfinished databases on the cluster (datname, owner). */
@@ -382,7 +490,8 @@ unfinished_sql(void)
 static bool
 read_vouched_unfinished(const char *names)
 {
-	Rows	   *rows = cluster_query(unfinished_sql(), 0, NULL);
+	static KeptStatement kept;
+	Rows	   *rows = cluster_query_kept(&kept, unfinished_sql(), 0, NULL);
 	const char **datnames;
 	const char **owners;
 	const char *args[4];
@@ -464,6 +573,8 @@ read_unfinished_of(List *tenants, HTAB *index)
 static void
 read_open_intents(List *tenants, HTAB *index)
 {
+	/* custom: a scan of the whole audit log for many tenants, its index for a few */
+	static KeptStatement kept = {.custom = true};
 	const char **names = palloc(sizeof(char *) * Max(list_length(tenants), 1));
 	const char *args[1];
 	SPITupleTable *rows;
@@ -472,8 +583,8 @@ read_open_intents(List *tenants, HTAB *index)
 	for (int i = 0; i < list_length(tenants); i++)
 		names[i] = ((const Tenant *) list_nth(tenants, i))->name;
 	args[0] = text_array_literal(list_length(tenants), names);
-	/* a join with the names, not = ANY: hashed, not a scan of the array a row */
-	catalog_execute_text("SELECT a.tenant, a.id, a.operation_id, a.step, a.object_name"
+	/* a join with the names, not = ANY: not a scan of the array a row */
+	catalog_execute_kept(&kept, "SELECT a.tenant, a.id, a.operation_id, a.step, a.object_name"
 						 " FROM tenancy.audit_log a"
 						 " JOIN pg_catalog.unnest($1::pg_catalog.text[]) n(tenant) ON n.tenant = a.tenant"
 						 " WHERE a.phase = '" PHASE_INTENT "'"
@@ -481,7 +592,7 @@ read_open_intents(List *tenants, HTAB *index)
 						 " WHERE b.tenant = a.tenant AND b.operation_id = a.operation_id AND b.step = a.step"
 						 " AND b.object_name = a.object_name AND b.database IS NOT DISTINCT FROM a.database"
 						 " AND b.phase IN ('" PHASE_DONE "', '" PHASE_FAILED "', '" PHASE_UNKNOWN "') AND b.id > a.id)"
-						 " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s"
+						 " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(NULL) s"
 						 " WHERE s.pid = a.backend_pid AND s.state = 'active')"
 						 " ORDER BY a.id", 1, args);
 	rows = SPI_tuptable;
