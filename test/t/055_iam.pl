@@ -19,31 +19,13 @@ use AwsDouble;
 
 plan skip_all => 'no target PostgreSQL 15' unless Target::available(15);
 
-my $aws = AwsDouble->start(clusters => ['aurora-prod=cluster-ABCDEFGHIJ0123456789']);
-my $control = Control::start(env => AwsDouble::env(),
-	conf => $aws->settings . "tenancy.aws_retry_timeout = '30s'\n"
-	  . "log_statement = 'all'\nlog_min_messages = debug1\nrestart_after_crash = on\n");
-my $t = Target->new('iamtarget', 15);
-$t->start;
-my $where = server_options($t);
+my ($aws, $control, $t) = AwsDouble::iam_world('iamtarget', "aws_cluster_identifier 'aurora-prod'");
 my $acct = $AwsDouble::ACCOUNT;
-my $rid = 'cluster-ABCDEFGHIJ0123456789';
-
-control(qq{
-CREATE SERVER users FOREIGN DATA WRAPPER aurora_tenancy OPTIONS ($where,
-	iam_provisioning 'user_and_role', aws_region 'eu-central-1', aws_cluster_identifier 'aurora-prod');
-CREATE USER MAPPING FOR CURRENT_USER SERVER users
-	OPTIONS (user '@{[ $t->admin_user ]}', password '@{[ $t->admin_password ]}');
-CREATE SERVER roles FOREIGN DATA WRAPPER aurora_tenancy OPTIONS ($where,
-	iam_provisioning 'role', aws_region 'eu-central-1', aws_cluster_resource_id '$rid',
-	aws_account_id '$acct');
-CREATE USER MAPPING FOR CURRENT_USER SERVER roles
-	OPTIONS (user '@{[ $t->admin_user ]}', password '@{[ $t->admin_password ]}');
-});
+my $rid = $AwsDouble::RESOURCE_ID;
 
 my @secrets;
 sub inline { my ($e, $name) = @_; return $e->{inline_policies}{$name} }
-sub keys_of { my ($u) = @_; return [ map { $_->{id} } @{ $u->{access_keys} } ] }
+sub keys_of { return AwsDouble::keys_of(@_) }
 
 # === onboarding, user_and_role: the seed's five steps ===
 my ($arn, $key, $secret, $changes) = split /\|/, control(

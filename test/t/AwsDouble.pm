@@ -11,11 +11,15 @@ use HTTP::Tiny;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Utils;
+use Control;
+use Target;
 
 # the key the double accepts; the server gets it through its environment
 our $ACCESS_KEY = 'AKIDTENANCYTEST00001';
 our $SECRET_KEY = 'tenancyTestSecretKey/0123456789abcdefghij';
 our $ACCOUNT    = '123456789012';
+# the Aurora cluster the double's RDS knows, as aurora-prod
+our $RESOURCE_ID = 'cluster-ABCDEFGHIJ0123456789';
 
 sub start
 {
@@ -109,5 +113,36 @@ PY
 }
 
 sub stop { $_[0]->{h}->kill_kill; return }
+
+# The access key ids of a user in the state.
+sub keys_of { my ($u) = @_; return [ map { $_->{id} } @{ $u->{access_keys} } ] }
+
+# What the IAM tests start: the double, a control cluster pointed at it
+# (logging every statement, at debug1, restarting after a crash), and a
+# PostgreSQL 15 target behind two servers: "users" (iam_provisioning
+# user_and_role; $users_aws says how it names the AWS cluster and account)
+# and "roles" (iam_provisioning role).  Returns ($aws, $control, $target).
+sub iam_world
+{
+	my ($target_name, $users_aws) = @_;
+	my $aws = AwsDouble->start(clusters => ["aurora-prod=$RESOURCE_ID"]);
+	my $control = Control::start(env => env(),
+		conf => $aws->settings . "tenancy.aws_retry_timeout = '30s'\n"
+		  . "log_statement = 'all'\nlog_min_messages = debug1\nrestart_after_crash = on\n");
+	my $t = Target->new($target_name, 15);
+	$t->start;
+	my $where = Control::server_options($t);
+	my $mapping = "OPTIONS (user '@{[ $t->admin_user ]}', password '@{[ $t->admin_password ]}')";
+	Control::control(qq{
+CREATE SERVER users FOREIGN DATA WRAPPER aurora_tenancy OPTIONS ($where,
+	iam_provisioning 'user_and_role', aws_region 'eu-central-1', $users_aws);
+CREATE USER MAPPING FOR CURRENT_USER SERVER users $mapping;
+CREATE SERVER roles FOREIGN DATA WRAPPER aurora_tenancy OPTIONS ($where,
+	iam_provisioning 'role', aws_region 'eu-central-1', aws_cluster_resource_id '$RESOURCE_ID',
+	aws_account_id '$ACCOUNT');
+CREATE USER MAPPING FOR CURRENT_USER SERVER roles $mapping;
+});
+	return ($aws, $control, $t);
+}
 
 1;
