@@ -189,6 +189,8 @@ iam_target(const Tenant *t, int flags, AwsAnswer **new_key)
 	want->with_user = strcmp(c->iam_provisioning, "user_and_role") == 0;
 	want->user_name = psprintf(IAM_NAME_PREFIX "%s", t->name);
 	want->role_name = want->user_name;
+	want->user_markers = iam_markers("user", want->user_name, t->name, want->resource_id);
+	want->role_markers = iam_markers("role", want->role_name, t->name, want->resource_id);
 	if (strlen(want->role_name) > 64)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),

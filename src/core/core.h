@@ -168,6 +168,8 @@ extern char *marker_nonce(bool role, const char *name, const char *tenant, bool 
 extern char *marker_for(bool role, const char *name, const char *tenant);
 extern char *marker_owner(bool role, const char *name, const char *text);
 extern char *marker_statement(bool role, const char *name, const char *tenant);
+extern List *iam_markers(const char *kind, const char *name, const char *tenant,
+						 const char *cluster);
 
 /* in secret.c */
 extern char *generate_password(void);

@@ -221,27 +221,64 @@ marker_nonce(bool role, const char *name, const char *tenant, bool create)
 	return n->nonce;
 }
 
+/* HMAC-SHA-256 under a key of tenancy.marker_key (hex) of len bytes, as hex. */
 static char *
-remote_marker(const char *hexkey, bool role, const char *name, const char *tenant,
-			  const char *nonce)
+hmac_hex(const char *hexkey, const char *message, size_t len)
 {
 	uint8		key[32];
 	uint8		mac[PG_SHA256_DIGEST_LENGTH];
-	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
+	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
 	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
-	const char *kind = role ? "role" : "database";
-	char	   *message = psprintf("%s%c%s%c%s%c%s", kind, 0, name, 0, tenant, 0, nonce);
-	size_t		len = strlen(kind) + strlen(name) + strlen(tenant) + strlen(nonce) + 3;
 
 	if (hex_decode(hexkey, strlen(hexkey), (char *) key) != sizeof(key))
 		elog(ERROR, "tenancy.marker_key holds a key of the wrong length");
 	if (ctx == NULL || pg_hmac_init(ctx, key, sizeof(key)) < 0 ||
-		pg_hmac_update(ctx, (uint8 *) message, len) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) message, len) < 0 ||
 		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
 		elog(ERROR, "could not compute a tenant marker");
 	pg_hmac_free(ctx);
 	hex[hex_encode((char *) mac, sizeof(mac), hex)] = '\0';
-	return psprintf(REMOTE_MARKER_PREFIX "%s" REMOTE_MARKER_HMAC "%s", tenant, hex);
+	return hex;
+}
+
+static char *
+remote_marker(const char *hexkey, bool role, const char *name, const char *tenant,
+			  const char *nonce)
+{
+	const char *kind = role ? "role" : "database";
+	char	   *message = psprintf("%s%c%s%c%s%c%s", kind, 0, name, 0, tenant, 0, nonce);
+	size_t		len = strlen(kind) + strlen(name) + strlen(tenant) + strlen(nonce) + 3;
+
+	return psprintf(REMOTE_MARKER_PREFIX "%s" REMOTE_MARKER_HMAC "%s", tenant,
+					hmac_hex(hexkey, message, len));
+}
+
+static char *
+iam_marker_with(const char *hexkey, const char *kind, const char *name, const char *tenant,
+				const char *cluster)
+{
+	char	   *message = psprintf("iam_%s%c%s%c%s%c%s", kind, 0, name, 0, tenant, 0, cluster);
+	size_t		len = strlen(kind) + 4 + strlen(name) + strlen(tenant) + strlen(cluster) + 3;
+
+	return hmac_hex(hexkey, message, len);
+}
+
+/*
+ * The values the tag tenancy:marker of an IAM entity of ours may have: the
+ * HMAC under each key of tenancy.marker_key of its kind ("user", "role"),
+ * name, tenant and cluster resource id; the first, under the signing key,
+ * is the one to write.  Tags are readable by anyone who may list them;
+ * only this control database can make this one.
+ */
+List *
+iam_markers(const char *kind, const char *name, const char *tenant, const char *cluster)
+{
+	List	   *markers = NIL;
+	ListCell   *lc;
+
+	foreach(lc, marker_keys())
+		markers = lappend(markers, iam_marker_with(lfirst(lc), kind, name, tenant, cluster));
+	return markers;
 }
 
 /* The marker the role or database of this name carries for the tenant. */

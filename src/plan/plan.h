@@ -135,7 +135,8 @@ typedef struct TenantSnapshot
 typedef struct IamEntity
 {
 	bool		exists;
-	bool		ours;			/* tagged with the tenant and this installation */
+	bool		ours;			/* tagged with the tenant, this installation and
+								 * its marker */
 	bool		cluster_tagged; /* tagged with a cluster (ours: this one) */
 	const char *arn;
 	const char *trust_policy;	/* a role's, as IAM returns it */
@@ -169,6 +170,7 @@ typedef struct IamSnapshot
 #define IAM_TAG_TENANT "tenancy:tenant"
 #define IAM_TAG_INSTALLATION "tenancy:installation"
 #define IAM_TAG_CLUSTER "tenancy:cluster"
+#define IAM_TAG_MARKER "tenancy:marker"	/* iam_markers(): the proof */
 
 /* What a tenant's IAM side should be, and what is needed to write it. */
 typedef struct IamTarget
@@ -177,6 +179,9 @@ typedef struct IamTarget
 	const char *region;
 	const char *partition;
 	const char *installation;	/* tenancy.installation's id */
+	List	   *user_markers;	/* the user's tenancy:marker values; the
+								 * first is the one to write */
+	List	   *role_markers;
 	const char *resource_id;	/* the cluster's DbClusterResourceId */
 	bool		with_user;		/* user_and_role: an IAM user and its key */
 	const char *user_name;

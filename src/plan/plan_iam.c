@@ -59,20 +59,22 @@ iam_step(const char *name, const char *object_type, const char *object_name,
 }
 
 /*
- * Adds the tags of everything we make to a step's call, as the Query API's
- * Tags.member.N list (and to what the step says it is).
+ * Adds the tags of everything we make to a step's call (for the tenant's
+ * user or role), as the Query API's Tags.member.N list (and to what the
+ * step says it is).
  */
 static Step *
-tagged(Step *step, const IamTarget *want)
+tagged(Step *step, const IamTarget *want, bool user)
 {
 	AwsCall    *call = (AwsCall *) step->aws;
-	const char *keys[3] = {IAM_TAG_TENANT, IAM_TAG_INSTALLATION, IAM_TAG_CLUSTER};
-	const char *values[3] = {want->tenant, want->installation, want->resource_id};
+	const char *keys[4] = {IAM_TAG_TENANT, IAM_TAG_INSTALLATION, IAM_TAG_CLUSTER, IAM_TAG_MARKER};
+	const char *values[4] = {want->tenant, want->installation, want->resource_id,
+	linitial(user ? want->user_markers : want->role_markers)};
 	int			n = call->nparams;
 
-	call->names = repalloc(call->names, sizeof(char *) * (n + 6));
-	call->values = repalloc(call->values, sizeof(char *) * (n + 6));
-	for (int i = 0; i < 3; i++)
+	call->names = repalloc(call->names, sizeof(char *) * (n + 8));
+	call->values = repalloc(call->values, sizeof(char *) * (n + 8));
+	for (int i = 0; i < 4; i++)
 	{
 		call->names[n] = psprintf("Tags.member.%d.Key", i + 1);
 		call->values[n++] = keys[i];
@@ -86,18 +88,26 @@ tagged(Step *step, const IamTarget *want)
 
 /*
  * Is an entity IAM shows (a User or Role element) this tenant's?  Tagged
- * with the tenant and this installation, and not with another cluster: a
- * copy of this control database managing another cluster in the same
- * account does not take it.
+ * with the tenant and this installation, not with another cluster, and with
+ * the marker only this control database can sign for its kind and name.
  */
 bool
 iam_entity_ours(const AwsXml *entity, const IamTarget *want)
 {
+	bool		user = strcmp(entity->name, "User") == 0;
+	const char *name = aws_xml_text(entity, user ? "UserName" : "RoleName");
 	const char *tenant = aws_xml_tag(entity, IAM_TAG_TENANT);
 	const char *installation = aws_xml_tag(entity, IAM_TAG_INSTALLATION);
 	const char *cluster = aws_xml_tag(entity, IAM_TAG_CLUSTER);
+	const char *marker = aws_xml_tag(entity, IAM_TAG_MARKER);
+	bool		signed_by_us = false;
+	ListCell   *lc;
 
-	return tenant && strcmp(tenant, want->tenant) == 0 &&
+	foreach(lc, user ? want->user_markers : want->role_markers)
+		signed_by_us = signed_by_us || (marker && strcmp(marker, lfirst(lc)) == 0);
+	return signed_by_us && name &&
+		pg_strcasecmp(name, user ? want->user_name : want->role_name) == 0 &&
+		tenant && strcmp(tenant, want->tenant) == 0 &&
 		installation && strcmp(installation, want->installation) == 0 &&
 		(cluster == NULL || strcmp(cluster, want->resource_id) == 0);
 }
@@ -122,7 +132,7 @@ adoptable(const AwsXml *entity, const void *arg)
 static Step *
 with_tags(Step *step, const IamTarget *want, const char *get, const char *name)
 {
-	AwsCall    *call = (AwsCall *) tagged(step, want)->aws;
+	AwsCall    *call = (AwsCall *) tagged(step, want, strcmp(get, "GetUser") == 0)->aws;
 
 	call->exists_get = get;
 	call->exists_name = name;
@@ -224,7 +234,7 @@ plan_iam_user(List *plan, const IamTarget *want, const IamSnapshot *have, bool b
 		else if (!u->cluster_tagged)
 			plan = lappend(plan, tagged(iam_step(STEP_IAM_TAG_USER, "iam_user", want->user_name, want,
 												 "TagUser", "lacks the tag naming its cluster", 0, NULL, 1,
-												 "UserName", want->user_name), want));
+												 "UserName", want->user_name), want, true));
 		return plan;
 	}
 
@@ -318,7 +328,7 @@ plan_iam(List *plan, const IamTarget *want, const IamSnapshot *have)
 		if (!r->cluster_tagged)
 			plan = lappend(plan, tagged(iam_step(STEP_IAM_TAG_ROLE, "iam_role", want->role_name, want,
 												 "TagRole", "lacks the tag naming its cluster", 0, NULL, 1,
-												 "RoleName", want->role_name), want));
+												 "RoleName", want->role_name), want, false));
 		if (r->trust_policy == NULL ||
 			!iam_policy_equal(r->trust_policy, want->trust_policy, want->partition))
 			plan = lappend(plan, iam_step(STEP_IAM_TRUST_POLICY, "iam_role", want->role_name, want,

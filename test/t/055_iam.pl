@@ -42,9 +42,15 @@ my $role = $aws->role('tenancy-acme', $state);
 ok($user && $role, 'the IAM user and role exist');
 is($user->{path}, '/tenancy/', 'under /tenancy/');
 my $install = control('SELECT id FROM tenancy.installation');
-is_deeply($role->{tags}, { 'tenancy:tenant' => 'acme', 'tenancy:installation' => $install,
+my %role_tags = %{ $role->{tags} };
+my $role_marker = delete $role_tags{'tenancy:marker'};
+is_deeply(\%role_tags, { 'tenancy:tenant' => 'acme', 'tenancy:installation' => $install,
 		'tenancy:cluster' => $rid }, 'tagged with tenant, installation and cluster resource id');
-is_deeply($user->{tags}, $role->{tags}, 'the user too');
+like($role_marker, qr/^[0-9a-f]{64}$/, 'and with a marker (an HMAC only this control database can make)');
+my %user_tags = %{ $user->{tags} };
+my $user_marker = delete $user_tags{'tenancy:marker'};
+is_deeply(\%user_tags, \%role_tags, 'the user too');
+isnt($user_marker, $role_marker, 'with a marker of its own');
 is_deeply($role->{trust}{Statement}, [ { Effect => 'Allow', Action => 'sts:AssumeRole',
 			Principal => { AWS => "arn:aws:iam::$acct:user/tenancy/tenancy-acme" },
 			Condition => { IpAddress => { 'aws:SourceIp' => [ '203.0.113.0/24', '198.51.100.7/32' ] } } } ],
@@ -113,7 +119,8 @@ is($aws->role('tenancy-acme')->{tags}{'tenancy:cluster'}, $rid, 'repair() tags t
 
 # a user deleted and made again (tagged as ours, say by a restore): the role's
 # trust policy now shows the old user's unique id, so it differs, and is rewritten
-my $tags = [ map { { Key => $_, Value => $role->{tags}{$_} } } sort keys %{ $role->{tags} } ];
+my $user_tags = $aws->user('tenancy-acme')->{tags};
+my $tags = [ map { { Key => $_, Value => $user_tags->{$_} } } sort keys %$user_tags ];
 $aws->iam_calls([ delete_access_key => { UserName => 'tenancy-acme', AccessKeyId => $key } ],
 	[ delete_user_policy => { UserName => 'tenancy-acme', PolicyName => 'assume-tenant-role' } ],
 	[ delete_user => { UserName => 'tenancy-acme' } ],

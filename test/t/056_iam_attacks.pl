@@ -169,6 +169,8 @@ control("SELECT tenancy.repair('page')");
 is(problems('page'), '', 'repair() resolves the intent left open');
 
 # === forged tags: a copy of this control database, or someone who read them ===
+# (without the tag tenancy:marker, an HMAC only this control database can
+# make, copied tags prove nothing)
 my $install = control('SELECT id FROM tenancy.installation');
 # tagged as ours, but for another cluster (a restored copy managing staging)
 $aws->plant(kind => 'role', name => 'tenancy-copy', path => '/tenancy/',
@@ -178,6 +180,13 @@ $aws->plant(kind => 'role', name => 'tenancy-copy', path => '/tenancy/',
 like($err, qr/IAM role "tenancy-copy" exists and is not this tenant's/,
 	'an entity tagged for another cluster is not ours');
 is(control("SELECT count(*) FROM tenancy.registry WHERE name = 'copy'"), '0', 'refused before the first step');
+# every tag of another tenant's role, marker included, on a role of this name
+my %copied = %{ $aws->role('tenancy-page')->{tags} };
+$aws->plant(kind => 'role', name => 'tenancy-mimic', path => '/tenancy/',
+	tags => { %copied, 'tenancy:tenant' => 'mimic' });
+($out, $err) = control_as(undef, "SELECT * FROM tenancy.onboard('mimic', ARRAY['db1'], cluster => 'users')");
+like($err, qr/IAM role "tenancy-mimic" exists and is not this tenant's/,
+	'a marker copied from another entity proves nothing (it signs kind, name, tenant and cluster)');
 # made with our tags between our look and our create, trusting someone else:
 # the create's EntityAlreadyExists does not adopt it
 $aws->plant(kind => 'role', name => 'tenancy-race', path => '/tenancy/', invisible_seconds => 1,
@@ -198,9 +207,7 @@ for my $tenant (qw(page garb susp race))
 }
 $state = $aws->state;
 is_deeply([ sort map { $_->{name} } grep { $_->{name} =~ /^tenancy-/ } @{ $state->{roles} }, @{ $state->{users} } ],
-	['tenancy-copy', 'tenancy-susp'], 'offboarding leaves only the roles that are not ours');
-# (a role carrying all of our tags counts as ours once it is seen: repair()
-# rewrites its trust before it may get the connect policy, offboard deletes it)
+	['tenancy-copy', 'tenancy-mimic', 'tenancy-race', 'tenancy-susp'], 'offboarding leaves only the roles that are not ours');
 
 # === no secret in the server log or the audit log ===
 my $log = slurp_file($control->logfile);
