@@ -287,8 +287,8 @@ refuse_unfit(const IamTarget *want, const IamSnapshot *have)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("IAM %s \"%s\" exists and is not this tenant's",
 						have->role.exists && !have->role.ours ? "role" : "user", want->role_name),
-				 errdetail("It lacks the tags %s = %s and %s = %s: aurora_tenancy never adopts an IAM entity it did not make.",
-						   IAM_TAG_TENANT, want->tenant, IAM_TAG_INSTALLATION, want->installation),
+				 errdetail("It lacks the tag %s that aurora_tenancy signs for this tenant and cluster (or is tagged for another cluster): aurora_tenancy never adopts an IAM entity it did not make.",
+						   IAM_TAG_MARKER),
 				 errhint("IAM names are unique per account: rename or delete that entity, or give the tenant another name.")));
 	if (size > current_cluster->iam_trust_policy_size)
 		ereport(ERROR,

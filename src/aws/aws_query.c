@@ -646,7 +646,7 @@ aws_call_run(const AwsCall *call)
 					 errmsg("IAM %s \"%s\" exists and is not this tenant's",
 							strcmp(call->exists_get, "GetUser") == 0 ? "user" : "role",
 							call->exists_name),
-					 errdetail("It lacks the tags of this tenant, installation and cluster, or trusts other principals than the tenant's."),
+					 errdetail("It lacks the marker tag aurora_tenancy signs for this tenant and cluster, or trusts other principals than the tenant's."),
 					 errhint("IAM names are unique per account: rename or delete that entity, or give the tenant another name.")));
 		return false;
 	}

@@ -146,7 +146,7 @@ report_foreign(List *plan, const char *kind, const IamEntity *e, const char *nam
 {
 	if (e->exists && !e->ours)
 		plan = lappend(plan, plan_report(psprintf("iam_%s", kind), name,
-										 psprintf("IAM %s \"%s\" exists and is not this tenant's (it lacks our tags): nothing of it is changed", kind, name)));
+										 psprintf("IAM %s \"%s\" exists and is not this tenant's (it lacks our signed tenancy:marker tag): nothing of it is changed", kind, name)));
 	return plan;
 }
 
