@@ -2,7 +2,8 @@
 
 CREATE SCHEMA plan_test;
 
--- kind: 'onboard', 'repair' or 'offboard'; state: {"tenant": {...}, "snapshot": {...}}
+-- kind: 'onboard', 'repair' or 'offboard'; state: {"tenant": {...}, "snapshot": {...}};
+-- or 'iam'; state: {"want": {...}, "have": {...}}
 -- (see plan_test.c); the steps the planner makes, in order.
 CREATE FUNCTION plan_test.steps(kind text, state json, deep boolean DEFAULT true,
                                 keep_databases boolean DEFAULT false)

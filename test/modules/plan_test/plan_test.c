@@ -160,6 +160,87 @@ plan_onboard_from(json_t *root, const Tenant *t)
 	return plan_onboard(spec, plan_create_role(spec));
 }
 
+/* The documents of a healthy IAM side of tenant t1 (user_and_role). */
+#define T1_TRUST "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::123456789012:user/tenancy/tenancy-t1\"},\"Action\":\"sts:AssumeRole\"}]}"
+#define T1_CONNECT "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"rds-db:connect\",\"Resource\":\"arn:aws:rds-db:eu-central-1:123456789012:dbuser:cluster-T1/t1\"}]}"
+#define T1_ASSUME "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Resource\":\"arn:aws:iam::123456789012:role/tenancy/tenancy-t1\"}]}"
+
+/* A document as the state says: left out, the healthy one; null, none. */
+static const char *
+document_of(json_t *object, const char *key, const char *healthy)
+{
+	json_t	   *value = json_object_get(object, key);
+
+	if (value == NULL)
+		return healthy;
+	return json_is_string(value) ? pstrdup(json_string_value(value)) : NULL;
+}
+
+static void
+read_iam_entity(json_t *ej, IamEntity *e)
+{
+	e->exists = bool_or(ej, "exists", true);
+	e->ours = bool_or(ej, "ours", true);
+	e->cluster_tagged = bool_or(ej, "cluster_tagged", true);
+	e->trust_policy = document_of(ej, "trust_policy", T1_TRUST);
+	e->inline_policies = strings_of(ej, "inline_policies");
+	e->attached_policies = strings_of(ej, "attached_policies");
+}
+
+/*
+ * kind 'iam': {"want": {"with_user", "connect", "keys_active", "remove",
+ * "recorded_key", "make_key", "rotate_key"}, "have": {"user": {...},
+ * "role": {"exists", "ours", "cluster_tagged", "trust_policy",
+ * "inline_policies", "attached_policies"}, "connect_policy",
+ * "assume_policy", "keys": [{"id", "active"}]}}, for tenant t1; left out,
+ * what a healthy user_and_role tenant has.
+ */
+static List *
+plan_iam_from(json_t *root)
+{
+	json_t	   *wj = json_object_get(root, "want");
+	json_t	   *hj = json_object_get(root, "have");
+	IamTarget  *want = palloc0(sizeof(IamTarget));
+	IamSnapshot *have = palloc0(sizeof(IamSnapshot));
+	json_t	   *item;
+	size_t		i;
+
+	want->tenant = "t1";
+	want->region = "eu-central-1";
+	want->partition = "aws";
+	want->installation = "00000000-0000-4000-8000-000000000001";
+	want->resource_id = "cluster-T1";
+	want->user_markers = list_make1("user-marker");
+	want->role_markers = list_make1("role-marker");
+	want->with_user = bool_or(wj, "with_user", true);
+	want->user_name = "tenancy-t1";
+	want->role_name = "tenancy-t1";
+	want->role_arn = "arn:aws:iam::123456789012:role/tenancy/tenancy-t1";
+	want->trust_policy = T1_TRUST;
+	want->connect_policy = T1_CONNECT;
+	want->assume_policy = T1_ASSUME;
+	want->remove = bool_of(wj, "remove");
+	want->connect = bool_or(wj, "connect", true);
+	want->keys_active = bool_or(wj, "keys_active", true);
+	want->recorded_key = text_of(wj, "recorded_key");
+	want->make_key = bool_of(wj, "make_key");
+	want->rotate_key = bool_of(wj, "rotate_key");
+
+	read_iam_entity(json_object_get(hj, "user"), &have->user);
+	read_iam_entity(json_object_get(hj, "role"), &have->role);
+	have->connect_policy = document_of(hj, "connect_policy", T1_CONNECT);
+	have->assume_policy = document_of(hj, "assume_policy", T1_ASSUME);
+	json_array_foreach(json_object_get(hj, "keys"), i, item)
+	{
+		IamKey	   *k = palloc0(sizeof(IamKey));
+
+		k->id = text_of(item, "id");
+		k->active = bool_or(item, "active", true);
+		have->keys = lappend(have->keys, k);
+	}
+	return plan_iam(NIL, want, have);
+}
+
 Datum
 plan_test_steps(PG_FUNCTION_ARGS)
 {
@@ -176,24 +257,29 @@ plan_test_steps(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 
 	if (strcmp(kind, "onboard") != 0 && strcmp(kind, "repair") != 0 &&
-		strcmp(kind, "offboard") != 0)
+		strcmp(kind, "offboard") != 0 && strcmp(kind, "iam") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown plan kind \"%s\"", kind),
-				 errhint("Use onboard, repair or offboard.")));
+				 errhint("Use onboard, repair, offboard or iam.")));
 	if ((root = json_loads(json, 0, &error)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid state: %s", error.text)));
 	PG_TRY();
 	{
-		read_state(root, &t, &snap);
-		if (strcmp(kind, "onboard") == 0)
-			plan = plan_onboard_from(root, &t);
-		else if (strcmp(kind, "repair") == 0)
-			plan = plan_repair(&t, &snap, "SCRAM-SHA-256$placeholder", deep);
+		if (strcmp(kind, "iam") == 0)
+			plan = plan_iam_from(root);
 		else
-			plan = plan_offboard(&t, &snap, keep);
+		{
+			read_state(root, &t, &snap);
+			if (strcmp(kind, "onboard") == 0)
+				plan = plan_onboard_from(root, &t);
+			else if (strcmp(kind, "repair") == 0)
+				plan = plan_repair(&t, &snap, "SCRAM-SHA-256$placeholder", deep);
+			else
+				plan = plan_offboard(&t, &snap, keep);
+		}
 	}
 	PG_FINALLY();
 	{

@@ -73,4 +73,38 @@ SELECT step, object_name, database FROM plan_test.steps('onboard',
                              {"short": "db2", "name": "t2_db2"}]}}');
 
 SELECT * FROM plan_test.steps('rebuild', :'healthy');
+-- The IAM side (plan_iam): what IAM has of tenant t1 -> the calls to make.
+-- healthy (user_and_role, the recorded key there): nothing
+SELECT step, object_name FROM plan_test.steps('iam', '{"want": {"recorded_key": "K1"}, "have": {"keys": [{"id": "K1"}]}}');
+-- new: user, role (trusting the user), connect policy, user policy, key, in that order
+SELECT step, object_type, object_name FROM plan_test.steps('iam',
+  '{"want": {"make_key": true}, "have": {"user": {"exists": false}, "role": {"exists": false},
+    "connect_policy": null, "assume_policy": null}}');
+-- a same-named role that is not ours: reported, and nothing at all is done beside it
+SELECT step, object_type, statement FROM plan_test.steps('iam',
+  '{"want": {"make_key": true}, "have": {"role": {"ours": false}, "user": {"exists": false}}}');
+-- suspended: the connect policy goes, the key is deactivated
+SELECT step, statement FROM plan_test.steps('iam',
+  '{"want": {"connect": false, "keys_active": false, "recorded_key": "K1"}, "have": {"keys": [{"id": "K1"}]}}');
+-- a key nobody was told of goes; rotating makes the new key before deleting the old
+SELECT step, object_name FROM plan_test.steps('iam',
+  '{"want": {"recorded_key": "K1", "make_key": true, "rotate_key": true}, "have": {"keys": [{"id": "K1"}, {"id": "K9"}]}}');
+-- drift: the trust policy (a recreated user shows as its old unique id) is rewritten
+-- before the connect policy is put back; a policy someone added goes
+SELECT step, statement FROM plan_test.steps('iam',
+  '{"want": {"recorded_key": "K1"}, "have": {"keys": [{"id": "K1"}], "connect_policy": null,
+    "role": {"trust_policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"AIDAOLDUSERUNIQUEID0\"},\"Action\":\"sts:AssumeRole\"}]}",
+             "inline_policies": ["extra"], "attached_policies": ["arn:aws:iam::aws:policy/AdministratorAccess"]}}}');
+-- the same documents written otherwise (URL-encoded, keys reordered, arrays): no diff
+SELECT count(*) FROM plan_test.steps('iam',
+  '{"want": {"recorded_key": "K1"}, "have": {"keys": [{"id": "K1"}],
+    "connect_policy": "%7B%22Statement%22%3A%5B%7B%22Resource%22%3A%5B%22arn%3Aaws%3Ards-db%3Aeu-central-1%3A123456789012%3Adbuser%3Acluster-T1%2Ft1%22%5D%2C%22Action%22%3A%5B%22rds-db%3Aconnect%22%5D%2C%22Effect%22%3A%22Allow%22%7D%5D%2C%22Version%22%3A%222012-10-17%22%7D"}}');
+-- offboarding: keys, inline policies, attachments, the role, the user (IAM's order)
+SELECT step, object_type, object_name FROM plan_test.steps('iam',
+  '{"want": {"remove": true}, "have": {"keys": [{"id": "K1"}],
+    "role": {"attached_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}}}');
+-- role mode: a user of ours left from user_and_role mode is removed
+SELECT step, object_name FROM plan_test.steps('iam',
+  '{"want": {"with_user": false}, "have": {"keys": []}}');
+
 DROP EXTENSION plan_test;
