@@ -3,8 +3,10 @@
  *		Unit tests of aurora_tenancy's pure planners: plan_test.steps(kind,
  *		state) turns a hand-made registry row and cluster snapshot (JSON) into
  *		a Tenant and a TenantSnapshot, runs plan_repair() or plan_offboard(),
- *		and returns the steps.  No catalog is read: what the planner decides
- *		comes from the state given, so each rule can be shown on its own.
+ *		and returns the steps; kind 'iam' turns a hand-made IamTarget and
+ *		IamSnapshot into plan_iam()'s calls (see plan_iam_from()).  No
+ *		catalog is read: what the planner decides comes from the state given,
+ *		so each rule can be shown on its own.
  *
  * The state:
  *	{"tenant": {"name": "t", "state": "active", "iam_auth": false,
