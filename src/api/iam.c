@@ -14,8 +14,6 @@
 
 PG_FUNCTION_INFO_V1(tenancy_rotate_access_key);
 
-static const char *const none_expected[] = {NULL};
-
 /* Does the operation's cluster provision IAM entities for its tenants? */
 bool
 cluster_has_iam(void)
@@ -58,6 +56,7 @@ cluster_aws_facts(const char **resource_id, const char **account_id)
 {
 	const Cluster *c = current_cluster;
 	const char *args[1] = {c->name};
+	bool		asked = false;
 
 	*resource_id = c->aws_cluster_resource_id;
 	*account_id = c->aws_account_id;
@@ -79,7 +78,7 @@ cluster_aws_facts(const char **resource_id, const char **account_id)
 	{
 		const char *name = "DBClusterIdentifier";
 		AwsAnswer  *a = aws_query("rds", "DescribeDBClusters", c->aws_region, 1, &name,
-								  &c->aws_cluster_identifier, none_expected, 0);
+								  &c->aws_cluster_identifier, NULL, 0);
 		List	   *clusters = aws_xml_members(aws_xml_child(a->xml, "DescribeDBClustersResult"),
 											   "DBClusters");
 
@@ -87,6 +86,7 @@ cluster_aws_facts(const char **resource_id, const char **account_id)
 		if (clusters == NIL)
 			clusters = aws_xml_path(a->xml, "DescribeDBClustersResult/DBClusters")->children;
 		*resource_id = clusters ? aws_xml_text(linitial(clusters), "DbClusterResourceId") : NULL;
+		asked = true;
 		if (*resource_id == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
@@ -96,14 +96,16 @@ cluster_aws_facts(const char **resource_id, const char **account_id)
 	if (*account_id == NULL)
 	{
 		AwsAnswer  *a = aws_query("sts", "GetCallerIdentity", c->aws_region, 0, NULL, NULL,
-								  none_expected, 0);
+								  NULL, 0);
 
 		*account_id = aws_xml_text(a->xml, "GetCallerIdentityResult/Account");
+		asked = true;
 		if (*account_id == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("AWS STS did not tell the account of the server's AWS identity")));
 	}
+	if (asked)
 	{
 		const char *row[4] = {c->name, *resource_id, *account_id, c->aws_cluster_identifier};
 
@@ -300,7 +302,7 @@ refuse_unfit(const IamTarget *want, const IamSnapshot *have)
 	if (!have->role.exists || (want->with_user && !have->user.exists))
 	{
 		AwsAnswer  *summary = aws_query("iam", "GetAccountSummary", want->region, 0, NULL, NULL,
-										none_expected, 0);
+										NULL, 0);
 
 		if (!have->role.exists)
 			refuse_over_quota(summary, "role", "Roles", "RolesQuota");
@@ -363,14 +365,13 @@ char *
 iam_new_external_id(void)
 {
 	uint8		bytes[16];
-	char	   *hex = palloc(33);
+	char	   *hex = palloc(sizeof(bytes) * 2 + 1);
 
 	if (!pg_strong_random(bytes, sizeof(bytes)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate an external id")));
-	for (int i = 0; i < 16; i++)
-		sprintf(hex + 2 * i, "%02x", bytes[i]);
+	hex[hex_encode((char *) bytes, sizeof(bytes), hex)] = '\0';
 	return hex;
 }
 

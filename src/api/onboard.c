@@ -8,8 +8,6 @@
  */
 #include "api/api.h"
 
-#include "aws/iam_policy.h"
-
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
@@ -304,8 +302,6 @@ plan_onboard_iam(TenantSpec *spec, const char *state, IamResult *iam)
 	want.iam_auth = spec->iam_auth;
 	if (spec->allowed_ips)
 		want.allowed_ips = (char *) spec->allowed_ips;
-	if (want.iam_principal)
-		(void) iam_principal_arn(want.iam_principal, aws_partition(current_cluster->aws_region));
 	return iam_plan(&want, IAM_MAKE_KEY, &iam->role_arn, &iam->new_key);
 }
 
