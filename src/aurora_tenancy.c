@@ -4,6 +4,7 @@
  */
 #include "core/core.h"
 #include "aws/aws.h"
+#include "hooks/hooks.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -22,9 +23,16 @@ _PG_init(void)
 	loaded_at_startup = process_shared_preload_libraries_in_progress;
 	GucInit();
 	MarkerInit();
+	GuardLabelInit();
 	AuditChainInit();
 	AwsInit();
 	AwsQueryInit();
 	ClusterInit();
+	/* the guards act for the whole server, or not at all */
+	if (loaded_at_startup)
+	{
+		LoginGuardInit();
+		ObjectGuardInit();
+	}
 	MarkGUCPrefixReserved("tenancy");
 }

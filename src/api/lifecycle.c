@@ -89,11 +89,14 @@ tenancy_set_deletion_protection(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.set_deletion_protection()");
 	bool		enabled = bool_argument(fcinfo, 1, "enabled");
 	const char *value = enabled ? "true" : "false";
+	Step	   *registry = plan_registry_update(STEP_SET_DELETION_PROTECTION, t->name,
+												psprintf("deletion_protection <> %s", value),
+												psprintf("deletion_protection = %s", value));
+	List	   *guard = plan_guard_label(NIL, t->name, enabled, t->allowed_ips);
 
+	/* the server's guard is never less strict than the registry */
 	run_plan("set_deletion_protection", t->name,
-			 list_make1(plan_registry_update(STEP_SET_DELETION_PROTECTION, t->name,
-											 psprintf("deletion_protection <> %s", value),
-											 psprintf("deletion_protection = %s", value))),
+			 enabled ? lappend(guard, registry) : lcons(registry, guard),
 			 NULL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -283,7 +286,9 @@ tenancy_set_allowed_ips(PG_FUNCTION_ARGS)
 	const char *ips = allowed_ips_text(fcinfo, 1);
 
 	run_plan("set_allowed_ips", t->name,
-			 lcons(plan_allowed_ips(t->name, ips), iam_after(t, NULL, -1, ips, true, 0)),
+			 list_concat(plan_guard_label(list_make1(plan_allowed_ips(t->name, ips)),
+										  t->name, t->deletion_protection, ips),
+						 iam_after(t, NULL, -1, ips, true, 0)),
 			 NULL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -182,11 +182,14 @@ apply_existing_tenant(TenantSpec *spec)
 	char	   *iam_auth;
 	int			i;
 
-	catalog_execute_text("SELECT state, iam_auth FROM tenancy.registry WHERE name = $1", 1, args);
+	catalog_execute_text("SELECT state, iam_auth, deletion_protection, allowed_ips::pg_catalog.text"
+						 " FROM tenancy.registry WHERE name = $1", 1, args);
 	if (SPI_processed == 0)
 		return NULL;
 	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	iam_auth = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	spec->deletion_protection = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3), "t") == 0;
+	spec->recorded_ips = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 
 	if (strcmp(state, STATE_OFFBOARDING) == 0)
 		ereport(ERROR,
@@ -323,6 +326,7 @@ ensure_tenant(TenantSpec *spec, char **password, IamResult *iam)
 	spec->database_names = palloc(sizeof(char *) * spec->ndatabases);
 	for (i = 0; i < spec->ndatabases; i++)
 		spec->database_names[i] = tenant_database_name(spec->tenant, spec->short_names[i]);
+	spec->deletion_protection = true;	/* a new tenant's, as the registry's default */
 	state = apply_existing_tenant(spec);
 
 	/*

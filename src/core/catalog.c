@@ -29,6 +29,7 @@
 static Oid	owner_oid = InvalidOid;
 static bool has_clusters = false;
 static bool has_iam = false;
+static bool has_refusals = false;
 static LocalTransactionId looked_up_in = InvalidLocalTransactionId;
 
 static void
@@ -38,7 +39,8 @@ look_up_extension(void)
 
 	if (looked_up_in == MyProc->lxid && OidIsValid(owner_oid))
 		return;
-	if (SPI_execute("SELECT extowner, extversion NOT IN ('1.0', '1.1'), extversion NOT IN ('1.0', '1.1', '1.2')"
+	if (SPI_execute("SELECT extowner, extversion NOT IN ('1.0', '1.1'), extversion NOT IN ('1.0', '1.1', '1.2'),"
+					" extversion NOT IN ('1.0', '1.1', '1.2', '1.3')"
 					" FROM pg_catalog.pg_extension WHERE extname = 'aurora_tenancy'",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
@@ -49,6 +51,7 @@ look_up_extension(void)
 	owner_oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	has_clusters = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	has_iam = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	has_refusals = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	looked_up_in = MyProc->lxid;
 }
 
@@ -69,6 +72,14 @@ catalog_knows_clusters(void)
 {
 	look_up_extension();
 	return has_clusters;
+}
+
+/* Can the audit log hold the object guard's refusals (1.4 on)?  Connected to SPI. */
+bool
+catalog_knows_refusals(void)
+{
+	look_up_extension();
+	return has_refusals;
 }
 
 /* Do they know the IAM side of tenants (1.3 on)?  Connected to SPI. */

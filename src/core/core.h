@@ -17,6 +17,8 @@
 #include "core/vocabulary.h"
 
 #define MARKER_PROVIDER "aurora_tenancy"
+/* the label provider of tenant roles' guard labels (guard_label.c) */
+#define GUARD_PROVIDER "aurora_tenancy_guard"
 
 /* Where SQL run by the extension looks up names: nowhere a user can write. */
 #define SAFE_SEARCH_PATH "pg_catalog, pg_temp"
@@ -102,6 +104,8 @@ extern char *tenancy_iam_role;
 extern char *tenancy_default_cluster;
 extern bool tenancy_allow_drop_extension;
 extern int	tenancy_check_workers;
+extern bool tenancy_allow_local_logins;
+extern char *tenancy_control_database;
 extern void GucInit(void);
 extern void require_valid_settings(void);
 
@@ -159,8 +163,9 @@ extern Rows *cluster_query(const char *sql, int nparams, const char *const *para
 extern bool loaded_at_startup;
 
 /* in marker.c */
-extern bool marker_writes_allowed;
+extern bool step_running;
 extern void MarkerInit(void);
+extern char *tenant_of_object(Oid classid, Oid objid);
 extern char *tenant_marker(const char *tenant);
 extern char *marker_text_sql(bool role, const char *oid_expr);
 extern char *marker_present_sql(bool role, const char *oid_expr);
@@ -170,6 +175,19 @@ extern char *marker_owner(bool role, const char *name, const char *text);
 extern char *marker_statement(bool role, const char *name, const char *tenant);
 extern List *iam_markers(const char *kind, const char *name, const char *tenant,
 						 const char *cluster);
+
+/* What the server's guards know of a tenant (its role's guard label). */
+typedef struct TenantGuard
+{
+	bool		deletion_protection;
+	List	   *allowed_ips;	/* CIDRs as text; NIL: every address */
+} TenantGuard;
+
+/* in guard_label.c */
+extern char *guard_label(bool deletion_protection, const char *allowed_ips);
+extern bool role_guard(Oid roleid, TenantGuard *guard);
+extern bool tenant_protected(const char *tenant);
+extern void GuardLabelInit(void);
 
 /* in secret.c */
 extern char *generate_password(void);
@@ -201,6 +219,7 @@ extern char *catalog_value(void);
 extern struct PortalData *catalog_cursor_open(const char *sql);
 extern bool catalog_knows_clusters(void);
 extern bool catalog_knows_iam(void);
+extern bool catalog_knows_refusals(void);
 extern Oid	database_oid_now(const char *database);
 extern bool session_can_connect(const char *database);
 

@@ -15,6 +15,8 @@ char	   *tenancy_iam_role = NULL;
 char	   *tenancy_default_cluster = NULL;
 bool		tenancy_allow_drop_extension = false;
 int			tenancy_check_workers = 4;
+bool		tenancy_allow_local_logins = false;
+char	   *tenancy_control_database = NULL;
 
 /*
  * A value set before the library was loaded (SET in the session, ALTER ROLE
@@ -149,6 +151,25 @@ GucInit(void)
 							PGC_USERSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	/* read by the guards (hooks/), so only from the server's configuration */
+	DefineCustomBoolVariable("tenancy.allow_local_logins",
+							 "Lets tenants with allowed IPs log in over Unix-domain sockets (local logins are outside every allowed IP).",
+							 NULL,
+							 &tenancy_allow_local_logins,
+							 false,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("tenancy.control_database",
+							   "Database where aurora_tenancy is installed: the object guard records the statements it refuses in its audit log.",
+							   NULL,
+							   &tenancy_control_database,
+							   "postgres",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
 
 	DefineCustomStringVariable("tenancy.iam_role",
 							   "Role granted to tenants that log in with IAM database authentication.",

@@ -25,7 +25,12 @@
 
 #define MARKER_PREFIX "tenant="
 
-bool		marker_writes_allowed = false;
+/*
+ * Set in C by the executor around a step's statements, and nowhere else:
+ * the one exemption from the refusals of markers, guard labels and the
+ * object guard (no setting a session could set).
+ */
+bool		step_running = false;
 
 static void
 check_marker_relabel(const ObjectAddress *object, const char *seclabel)
@@ -42,7 +47,7 @@ check_marker_relabel(const ObjectAddress *object, const char *seclabel)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid tenant marker \"%s\"", seclabel),
 				 errdetail("A tenant marker has the form \"%s<tenant>\".", MARKER_PREFIX)));
-	if (!marker_writes_allowed && !superuser())
+	if (!step_running && !superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("tenant markers are set only by aurora_tenancy"),
@@ -53,6 +58,17 @@ void
 MarkerInit(void)
 {
 	register_label_provider(MARKER_PROVIDER, check_marker_relabel);
+}
+
+/* The tenant whose marker the role or database carries here; NULL: none. */
+char *
+tenant_of_object(Oid classid, Oid objid)
+{
+	ObjectAddress object = {classid, objid, 0};
+	char	   *label = GetSecurityLabel(&object, MARKER_PROVIDER);
+
+	return label && strncmp(label, MARKER_PREFIX, strlen(MARKER_PREFIX)) == 0 ?
+		label + strlen(MARKER_PREFIX) : NULL;
 }
 
 char *

@@ -20,6 +20,7 @@
 #define PHASE_FAILED			"failed"
 #define PHASE_UNKNOWN			"unknown"	/* an interrupted step whose outcome reality cannot tell */
 #define PHASE_DDL				"ddl"	/* DDL recorded by the event trigger */
+#define PHASE_REFUSED			"refused"	/* a statement the object guard refused (1.4) */
 
 /* tenancy.audit_log.step: onboarding */
 #define STEP_REGISTER_TENANT	"register_tenant"
@@ -56,6 +57,11 @@
 #define STEP_RECORD_RETAINED	"record_retained"
 #define STEP_DROP_ROLE			"drop_role"
 #define STEP_REMOVE_TENANT		"remove_tenant"
+
+/* the object guard: operation and step of a refused statement's row */
+#define OPERATION_OBJECT_GUARD	"object_guard"
+#define STEP_REFUSE_STATEMENT	"refuse_statement"
+#define STEP_SET_GUARD_LABEL	"set_guard_label"
 
 /* repair */
 #define STEP_ROLE_ATTRIBUTES	"role_attributes"

@@ -281,14 +281,14 @@ run_statement(const char *sql, const char *display, bool as_owner)
 		SPI_finish();
 		return;
 	}
-	marker_writes_allowed = true;
+	step_running = true;
 	PG_TRY();
 	{
 		run_top_level(sql, display);
 	}
 	PG_FINALLY();
 	{
-		marker_writes_allowed = false;
+		step_running = false;
 	}
 	PG_END_TRY();
 }

@@ -154,8 +154,39 @@ plan_allowed_ips(const char *tenant, const char *allowed_ips)
 }
 
 /*
- * The tenant's login role with a SCRAM verifier and the tenant marker, in
- * one transaction, so a role of ours is never left unmarked.
+ * The guard label of the tenant's role (core/guard_label.c), as the registry
+ * will say; on this cluster only: a target cluster has no label provider
+ * (there allowed IPs are for pg_tle's clientauth, README.md).
+ */
+static char *
+guard_label_statement(const char *tenant, bool deletion_protection, const char *allowed_ips)
+{
+	return psprintf("SECURITY LABEL FOR " GUARD_PROVIDER " ON ROLE %s IS %s",
+					quote_identifier(tenant),
+					quote_literal_cstr(guard_label(deletion_protection, allowed_ips)));
+}
+
+List *
+plan_guard_label(List *plan, const char *tenant, bool deletion_protection,
+				 const char *allowed_ips)
+{
+	if (current_cluster)
+		return plan;
+	return lappend(plan, make_step(STEP_SET_GUARD_LABEL, "role", tenant, NULL,
+								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles o"
+											" WHERE o.rolname = %s AND (SELECT l.label FROM pg_catalog.pg_shseclabel l"
+											" WHERE l.objoid = o.oid AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
+											" AND l.provider = '" GUARD_PROVIDER "') IS DISTINCT FROM %s)",
+											quote_literal_cstr(tenant),
+											quote_literal_cstr(guard_label(deletion_protection, allowed_ips))),
+								   guard_label_statement(tenant, deletion_protection, allowed_ips),
+								   "the guard label of the tenant role (its allowed IPs and deletion protection, as the server's guards enforce them) differs from the registry"));
+}
+
+/*
+ * The tenant's login role with a SCRAM verifier, the tenant marker and (on
+ * this cluster) its guard label, in one transaction, so a role of ours is
+ * never left unmarked or unguarded.
  */
 Step *
 plan_create_role(const TenantSpec *spec)
@@ -164,6 +195,11 @@ plan_create_role(const TenantSpec *spec)
 	const char *attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS";
 	char	   *mark = marker_statement(true, spec->tenant, spec->tenant);
 	Step	   *step;
+
+	if (current_cluster == NULL)
+		mark = psprintf("%s; %s", mark,
+						guard_label_statement(spec->tenant, spec->deletion_protection,
+											  spec->allowed_ips ? spec->allowed_ips : spec->recorded_ips));
 
 	step = make_step(STEP_CREATE_ROLE, "role", spec->tenant, NULL,
 					 psprintf("SELECT %s IS NULL", role_oid_sql(spec->tenant)),
@@ -312,6 +348,8 @@ plan_onboard(const TenantSpec *spec, Step *role_password)
 
 	if (role_password)
 		plan = lappend(plan, role_password);
+	plan = plan_guard_label(plan, spec->tenant, spec->deletion_protection,
+							spec->allowed_ips ? spec->allowed_ips : spec->recorded_ips);
 	for (i = 0; i < spec->ndatabases; i++)
 		plan = plan_database(plan, spec, spec->database_names[i],
 							 spec->inside_unknown == NULL || spec->inside_unknown[i]);

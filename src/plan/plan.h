@@ -49,6 +49,9 @@ typedef struct TenantSpec
 								 * NULL: every database's */
 	const char *iam_principal;	/* registered with a new tenant (1.3) */
 	const char *iam_external_id;	/* NULL: not registered */
+	bool		deletion_protection;	/* the registry's (a new tenant: off) */
+	const char *recorded_ips;	/* the registry's allowed_ips, when
+								 * allowed_ips leaves them as they are */
 } TenantSpec;
 
 /* A tenant as the registry records it. */
@@ -103,6 +106,8 @@ typedef struct TenantSnapshot
 {
 	bool		role_exists;
 	const char *role_marked_for;	/* the tenant its marker names; NULL: none */
+	const char *role_guard_label;	/* its guard label; NULL: none (on a
+									 * target cluster: never read) */
 	bool		role_has_attribute; /* SUPERUSER, CREATEDB, ... (it must not) */
 	bool		role_can_login;
 	int			role_connection_limit;
@@ -223,6 +228,8 @@ extern char *role_oid_sql(const char *role);
 extern char *marked_sql(bool role, const char *name, const char *tenant);
 extern List *plan_onboard(const TenantSpec *spec, Step *role_password);
 extern Step *plan_allowed_ips(const char *tenant, const char *allowed_ips);
+extern List *plan_guard_label(List *plan, const char *tenant, bool deletion_protection,
+							  const char *allowed_ips);
 extern List *plan_database(List *plan, const TenantSpec *spec, const char *datname,
 						   bool inside);
 extern Step *plan_create_role(const TenantSpec *spec);

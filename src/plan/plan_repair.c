@@ -65,6 +65,10 @@ plan_role(List *plan, const Tenant *t, const TenantSnapshot *snap)
 		plan = lappend(plan, plan_login(t->name, login));
 	if (snap->role_connection_limit != t->connection_limit)
 		plan = lappend(plan, plan_connection_limit(t->name, t->connection_limit));
+	if (current_cluster == NULL &&
+		(snap->role_guard_label == NULL ||
+		 strcmp(snap->role_guard_label, guard_label(t->deletion_protection, t->allowed_ips)) != 0))
+		plan = plan_guard_label(plan, t->name, t->deletion_protection, t->allowed_ips);
 
 	/* nobody, the admin included, is a member of a tenant role */
 	foreach(lc, snap->role_members)
@@ -266,6 +270,8 @@ plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
 	spec.tenant = t->name;
 	spec.iam_auth = t->iam_auth;
 	spec.verifier = verifier;
+	spec.deletion_protection = t->deletion_protection;
+	spec.recorded_ips = t->allowed_ips;
 
 	/* what has the tenant's name but not its marker is never touched */
 	if (snap->role_exists && !marked_for(snap->role_marked_for, t))
@@ -302,6 +308,9 @@ plan_repair(const Tenant *t, const TenantSnapshot *snap, const char *verifier,
 	}
 	if (strcmp(t->state, STATE_ONBOARDING) == 0)
 		plan = lappend(plan, plan_activate(t->name));
+	if (current_cluster == NULL && t->allowed_ips && !loaded_at_startup)
+		plan = lappend(plan, plan_report("tenant", t->name,
+										 "its allowed IPs are not enforced at login: aurora_tenancy is not in shared_preload_libraries; add it there and restart the server"));
 
 	foreach(lc, snap->stray_databases)
 		plan = lappend(plan, plan_unmark("database", lfirst(lc), tenant_marker(t->name)));

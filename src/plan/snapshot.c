@@ -127,7 +127,8 @@ cluster_states_sql(bool template)
 						 marker_present_sql(true, "r.oid"));
 	appendStringInfo(&sql,
 	/* what the role's steps look at (see plan_role) */
-					 " UNION ALL SELECT 'role', t.tenant, NULL, %s, t.attributes::pg_catalog.text,"
+	/* a role's datname: its guard label (this cluster only) */
+					 " UNION ALL SELECT 'role', t.tenant, %s, %s, t.attributes::pg_catalog.text,"
 					 " t.rolcanlogin::pg_catalog.text, t.rolconnlimit::pg_catalog.text,"
 					 " (t.oid IN (SELECT m.member FROM pg_catalog.pg_auth_members m"
 					 " JOIN iam i ON i.oid = m.roleid))::pg_catalog.text"
@@ -160,6 +161,10 @@ cluster_states_sql(bool template)
 					 " JOIN pg_catalog.pg_database d ON d.oid = s.dbid"
 					 " WHERE s.dbid <> 0 AND (t.tenant, s.dbid) NOT IN (SELECT x.tenant, x.oid FROM registered x)"
 					 ") s",
+					 current_cluster ? "NULL" :
+					 "(SELECT l.label FROM pg_catalog.pg_shseclabel l WHERE l.objoid = t.oid"
+					 " AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
+					 " AND l.provider = '" GUARD_PROVIDER "')",
 					 marker_text_sql(true, "t.oid"), marker_text_sql(false, "x.oid"),
 					 marker_text_sql(false, "d.oid"), marker_present_sql(false, "d.oid"));
 	return sql.data;
@@ -415,6 +420,7 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool tem
 		{
 			snap->role_exists = true;
 			snap->role_marked_for = marker_owner(true, tenant, name);
+			snap->role_guard_label = datname;
 			snap->role_has_attribute = is_true(flag);
 			snap->role_can_login = is_true(flag2);
 			snap->role_connection_limit = pg_strtoint32(flag3);

@@ -2,11 +2,16 @@
 \set VERBOSITY terse
 SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_r1', ARRAY['db1', 'db2'], iam_auth => false);
 SELECT * FROM tenancy.check('regress_r1');
+-- unprotected: what follows drops its objects by hand (see 23_guards)
+SELECT tenancy.set_deletion_protection('regress_r1', false);
 
 -- drift, made by hand
-GRANT CONNECT ON DATABASE regress_r1_db1 TO PUBLIC;
+-- (the object guard refuses such statements on tenants: this drift is a
+-- superuser's edit of the catalogs, which no guard can stop)
+UPDATE pg_database SET datacl = array_append(datacl, makeaclitem(0, datdba, 'CONNECT', false))
+WHERE datname = 'regress_r1_db1';
+UPDATE pg_authid SET rolcreatedb = true, rolbypassrls = true WHERE rolname = 'regress_r1';
 REVOKE TEMPORARY ON DATABASE regress_r1_db2 FROM regress_r1;
-ALTER ROLE regress_r1 CREATEDB BYPASSRLS;
 CREATE ROLE regress_r1_intruder;
 GRANT CONNECT ON DATABASE regress_r1_db2 TO regress_r1_intruder;
 GRANT regress_r1 TO regress_r1_intruder;

@@ -1,0 +1,400 @@
+/*
+ * object_guard.c
+ *		The object guard: statements that would destroy a protected tenant,
+ *		or open a tenant to others, are refused in every database and for
+ *		every role, superusers included, unless they are the extension's own
+ *		steps (step_running, set in C by the executor).
+ *
+ * ProcessUtility_hook sees each utility statement before it runs, in every
+ * database of the cluster, and refuses:
+ *	- while a tenant is protected: DROP DATABASE, ALTER DATABASE ... RENAME
+ *	  and OWNER TO of its databases; DROP ROLE and ALTER ROLE ... RENAME of
+ *	  its role; DROP OWNED BY and REASSIGN OWNED BY it, or REASSIGN OWNED BY
+ *	  the owner of its databases; a new marker or guard label on either
+ *	  (SECURITY LABEL);
+ *	- for every tenant: privileges on its databases granted to PUBLIC or to
+ *	  another tenant; SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or
+ *	  BYPASSRLS given to its role; a predefined role or another tenant's
+ *	  role granted to it (GRANT, ALTER GROUP ... ADD USER); DROP SCHEMA
+ *	  public in its databases.
+ * Each refusal is recorded in the audit log (refusal_audit.c).  What the
+ * guard cannot stop (a superuser writing the catalogs directly, a server
+ * started without the library) README.md says.
+ */
+#include "hooks/hooks.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
+
+/* The statement being guarded: its text as sent, and its command tag. */
+typedef struct Guarded
+{
+	const char *text;
+	const char *command;
+} Guarded;
+
+/* Records the refusal, then refuses. */
+static void
+pg_attribute_noreturn()
+refuse(const Guarded *g, const char *tenant, const char *object_type,
+	   const char *object_name, int sqlerrcode, const char *message,
+	   const char *detail, const char *hint)
+{
+	AuditContext ctx;
+	AuditEntry	e = {0};
+
+	audit_context_init(&ctx, OPERATION_OBJECT_GUARD, tenant);
+	e.step = STEP_REFUSE_STATEMENT;
+	e.phase = PHASE_REFUSED;
+	e.object_type = object_type;
+	e.object_name = object_name;
+	e.database = get_database_name(MyDatabaseId);
+	e.statement = g->text ? redact_statement(g->text, false) : NULL;
+	e.sqlstate = unpack_sql_state(sqlerrcode);
+	e.message = message;
+	record_refusal(&ctx, &e);
+	ereport(ERROR,
+			(errcode(sqlerrcode),
+			 errmsg_internal("%s", message),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 errhint("%s", hint)));
+}
+
+static void
+refuse_protected(const Guarded *g, const char *tenant, const char *object_type,
+				 const char *object_name)
+{
+	refuse(g, tenant, object_type, object_name, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+		   psprintf("tenant \"%s\" is protected against deletion", tenant),
+		   psprintf("%s is refused for its %s \"%s\", for every role, while it is protected.",
+					g->command, object_type, object_name),
+		   psprintf("First call SELECT tenancy.set_deletion_protection('%s', false); then"
+					" tenancy.offboard() removes the tenant and tenancy.remove_database() a database.",
+					tenant));
+}
+
+/* The tenant of a database by name; NULL: none (or no such database). */
+static const char *
+database_tenant(const char *datname)
+{
+	Oid			oid = get_database_oid(datname, true);
+
+	return OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
+}
+
+static const char *
+role_tenant(Oid roleid)
+{
+	return OidIsValid(roleid) ? tenant_of_object(AuthIdRelationId, roleid) : NULL;
+}
+
+static Oid
+rolespec_oid(const RoleSpec *spec)
+{
+	return spec->roletype == ROLESPEC_PUBLIC ? InvalidOid : get_rolespec_oid(spec, true);
+}
+
+static void
+guard_database(const Guarded *g, const char *datname)
+{
+	const char *tenant = database_tenant(datname);
+
+	if (tenant && tenant_protected(tenant))
+		refuse_protected(g, tenant, "database", datname);
+}
+
+static void
+guard_role(const Guarded *g, Oid roleid)
+{
+	const char *tenant = role_tenant(roleid);
+
+	if (tenant && tenant_protected(tenant))
+		refuse_protected(g, tenant, "role", GetUserNameFromId(roleid, false));
+}
+
+static void
+guard_roles(const Guarded *g, const List *roles)
+{
+	ListCell   *lc;
+
+	foreach(lc, roles)
+		guard_role(g, rolespec_oid(lfirst_node(RoleSpec, lc)));
+}
+
+/* REASSIGN OWNED BY the owner of a protected tenant's databases gives them away. */
+static void
+guard_owned_databases(const Guarded *g, const List *roles)
+{
+	Relation	rel = table_open(DatabaseRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tuple;
+
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tuple);
+		ListCell   *lc;
+
+		foreach(lc, roles)
+			if (rolespec_oid(lfirst_node(RoleSpec, lc)) == db->datdba)
+			{
+				const char *tenant = tenant_of_object(DatabaseRelationId, db->oid);
+
+				if (tenant && tenant_protected(tenant))
+					refuse_protected(g, tenant, "database", NameStr(db->datname));
+			}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+static void
+guard_security_label(const Guarded *g, const SecLabelStmt *stmt)
+{
+	if (stmt->provider && strcmp(stmt->provider, MARKER_PROVIDER) != 0 &&
+		strcmp(stmt->provider, GUARD_PROVIDER) != 0)
+		return;
+	if (stmt->objtype == OBJECT_DATABASE)
+		guard_database(g, strVal(stmt->object));
+	else if (stmt->objtype == OBJECT_ROLE)
+		guard_role(g, get_role_oid(strVal(stmt->object), true));
+}
+
+/* GRANT ... ON DATABASE: only the tenant holds privileges on its databases. */
+static void
+guard_database_grant(const Guarded *g, const GrantStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (!stmt->is_grant || stmt->objtype != OBJECT_DATABASE || stmt->targtype != ACL_TARGET_OBJECT)
+		return;
+	foreach(lc, stmt->objects)
+	{
+		const char *datname = strVal(lfirst(lc));
+		const char *tenant = database_tenant(datname);
+		ListCell   *lg;
+
+		if (tenant == NULL)
+			continue;
+		foreach(lg, stmt->grantees)
+		{
+			RoleSpec   *grantee = lfirst_node(RoleSpec, lg);
+			Oid			roleid = rolespec_oid(grantee);
+			const char *other = role_tenant(roleid);
+			const char *whom;
+
+			if (grantee->roletype == ROLESPEC_PUBLIC)
+				whom = "PUBLIC";
+			else if (other && strcmp(other, tenant) != 0)
+				whom = psprintf("tenant \"%s\"", other);
+			else
+				continue;
+			refuse(g, tenant, "database", datname, ERRCODE_INSUFFICIENT_PRIVILEGE,
+				   psprintf("privileges on tenant database \"%s\" cannot be granted to %s", datname, whom),
+				   psprintf("Only tenant \"%s\" may use its databases.", tenant),
+				   "tenancy.onboard() and tenancy.add_database() grant the tenant what it needs.");
+		}
+	}
+}
+
+/* What a tenant role may never be given. */
+static void
+guard_attributes(const Guarded *g, const AlterRoleStmt *stmt)
+{
+	static const char *const attributes[][2] = {
+		{"superuser", "SUPERUSER"}, {"createdb", "CREATEDB"}, {"createrole", "CREATEROLE"},
+		{"isreplication", "REPLICATION"}, {"bypassrls", "BYPASSRLS"}};
+	Oid			roleid = rolespec_oid(stmt->role);
+	const char *tenant = role_tenant(roleid);
+	ListCell   *lc;
+
+	if (tenant == NULL)
+		return;
+	foreach(lc, stmt->options)
+	{
+		DefElem    *option = lfirst_node(DefElem, lc);
+
+		for (int i = 0; i < lengthof(attributes); i++)
+			if (strcmp(option->defname, attributes[i][0]) == 0 && defGetBoolean(option))
+				refuse(g, tenant, "role", GetUserNameFromId(roleid, false),
+					   ERRCODE_INSUFFICIENT_PRIVILEGE,
+					   psprintf("tenant role \"%s\" cannot be given %s", tenant, attributes[i][1]),
+					   NULL,
+					   "A tenant role logs in and holds its databases' privileges, nothing more; tenancy.repair() takes away an attribute it finds.");
+	}
+}
+
+/* Granting a role to a tenant: never a predefined role, nor another tenant's. */
+static void
+guard_membership(const Guarded *g, Oid granted, const char *granted_name, Oid member)
+{
+	const char *tenant = role_tenant(member);
+	const char *other;
+	const char *detail;
+
+	if (tenant == NULL || !OidIsValid(granted))
+		return;
+	if (granted < FirstNormalObjectId)
+		detail = psprintf("\"%s\" is a role PostgreSQL defines.", granted_name);
+	else if ((other = role_tenant(granted)) != NULL && strcmp(other, tenant) != 0)
+		detail = psprintf("\"%s\" is tenant \"%s\"'s role.", granted_name, other);
+	else
+		return;
+	refuse(g, tenant, "role", GetUserNameFromId(member, false), ERRCODE_INSUFFICIENT_PRIVILEGE,
+		   psprintf("tenant role \"%s\" cannot be granted role \"%s\"", tenant, granted_name),
+		   detail,
+		   "A tenant holds the privileges tenancy.onboard() and tenancy.add_database() give it; grant privileges on objects in its own databases instead.");
+}
+
+static void
+guard_grant_role(const Guarded *g, const GrantRoleStmt *stmt)
+{
+	ListCell   *lr;
+	ListCell   *lm;
+
+	if (!stmt->is_grant)
+		return;
+	foreach(lr, stmt->granted_roles)
+	{
+		const char *name = lfirst_node(AccessPriv, lr)->priv_name;
+
+		foreach(lm, stmt->grantee_roles)
+			guard_membership(g, get_role_oid(name, true), name,
+							 rolespec_oid(lfirst_node(RoleSpec, lm)));
+	}
+}
+
+/* ALTER ROLE: attributes; ALTER GROUP ... ADD USER: a membership. */
+static void
+guard_alter_role(const Guarded *g, const AlterRoleStmt *stmt)
+{
+	ListCell   *lc;
+
+	guard_attributes(g, stmt);
+	if (stmt->action != +1)
+		return;
+	foreach(lc, stmt->options)
+	{
+		DefElem    *option = lfirst_node(DefElem, lc);
+		ListCell   *lm;
+
+		if (strcmp(option->defname, "rolemembers") != 0)
+			continue;
+		foreach(lm, (List *) option->arg)
+			guard_membership(g, rolespec_oid(stmt->role), get_rolespec_name(stmt->role),
+							 rolespec_oid(lfirst_node(RoleSpec, lm)));
+	}
+}
+
+static void
+guard_drop(const Guarded *g, const DropStmt *stmt)
+{
+	const char *tenant;
+	ListCell   *lc;
+
+	if (stmt->removeType != OBJECT_SCHEMA ||
+		(tenant = tenant_of_object(DatabaseRelationId, MyDatabaseId)) == NULL)
+		return;
+	foreach(lc, stmt->objects)
+		if (strcmp(strVal(lfirst(lc)), "public") == 0)
+		{
+			const char *datname = get_database_name(MyDatabaseId);
+
+			refuse(g, tenant, "schema", "public", ERRCODE_INSUFFICIENT_PRIVILEGE,
+				   psprintf("schema public of tenant database \"%s\" cannot be dropped", datname),
+				   "It holds the privileges tenancy.onboard() gave the tenant.",
+				   "tenancy.remove_database() removes the whole database.");
+		}
+}
+
+static void
+guard_statement(Node *stmt, const Guarded *g)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_DropdbStmt:
+			guard_database(g, ((DropdbStmt *) stmt)->dbname);
+			break;
+		case T_DropRoleStmt:
+			guard_roles(g, ((DropRoleStmt *) stmt)->roles);
+			break;
+		case T_RenameStmt:
+			if (((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
+				guard_database(g, ((RenameStmt *) stmt)->subname);
+			else if (((RenameStmt *) stmt)->renameType == OBJECT_ROLE)
+				guard_role(g, get_role_oid(((RenameStmt *) stmt)->subname, true));
+			break;
+		case T_AlterOwnerStmt:
+			if (((AlterOwnerStmt *) stmt)->objectType == OBJECT_DATABASE)
+				guard_database(g, strVal(((AlterOwnerStmt *) stmt)->object));
+			break;
+		case T_DropOwnedStmt:
+			guard_roles(g, ((DropOwnedStmt *) stmt)->roles);
+			break;
+		case T_ReassignOwnedStmt:
+			guard_roles(g, ((ReassignOwnedStmt *) stmt)->roles);
+			guard_owned_databases(g, ((ReassignOwnedStmt *) stmt)->roles);
+			break;
+		case T_SecLabelStmt:
+			guard_security_label(g, (SecLabelStmt *) stmt);
+			break;
+		case T_GrantStmt:
+			guard_database_grant(g, (GrantStmt *) stmt);
+			break;
+		case T_GrantRoleStmt:
+			guard_grant_role(g, (GrantRoleStmt *) stmt);
+			break;
+		case T_AlterRoleStmt:
+			guard_alter_role(g, (AlterRoleStmt *) stmt);
+			break;
+		case T_DropStmt:
+			guard_drop(g, (DropStmt *) stmt);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+object_guard(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+			 ProcessUtilityContext context, ParamListInfo params,
+			 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (!step_running)
+	{
+		Guarded		g;
+		int			location = Max(pstmt->stmt_location, 0);
+
+		g.text = queryString == NULL ? NULL : pstmt->stmt_len > 0 ?
+			pnstrdup(queryString + location, pstmt->stmt_len) : queryString + location;
+		g.command = GetCommandTagName(CreateCommandTag(pstmt->utilityStmt));
+		guard_statement(pstmt->utilityStmt, &g);
+	}
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context, params,
+								  queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+void
+ObjectGuardInit(void)
+{
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = object_guard;
+}
