@@ -19,12 +19,13 @@
 # as long, which goes first alternating) gave rounds from 0.68 to 1.21 on a
 # busy 2-core machine.  By default the two clusters' runs of a round are
 # concurrent instead, so that they share whatever else the machine does:
-# rounds then mostly fall within ±5% (±10% under heavy load).  With two
-# pgbench -C clients the CPUs are saturated (a login is all CPU), so the
-# rates compare what a login costs the server: whatever the guard adds, CPU
-# or waiting, shows in the ratio.  Also printed: the server's CPU a login
+# rounds then mostly fall within ±5% (±10% under heavy load: medians off
+# by several percent, read the CPU ratio then).  With two pgbench -C
+# clients the CPUs are saturated (a login is all CPU), so the rates compare
+# what a login costs the server: whatever the guard adds, CPU or waiting,
+# shows in the ratio.  Also printed: the server's CPU a login
 # (the postmaster's and its exited backends', from /proc; autovacuum off),
-# steadier still (rounds within ±2-5%), and its ratio base/preload.
+# steadier (rounds within ±2-5%), and its ratio base/preload.
 #
 # Logins are password logins over TCP (pg_hba: host all all 127.0.0.1/32
 # scram-sha-256), the realistic case for tenants, and the path a guard in
@@ -154,3 +155,4 @@ for role in plain tenant; do
         "$(med "${all[$role.preload_cpu]}")" "$(med "${all[$role.base_cpu]}")" \
         "$(med "${all[$role.cpu_ratio]}")" "$(least "${all[$role.cpu_ratio]}")" "$(most "${all[$role.cpu_ratio]}")"
 done
+echo "($SECONDS s in all)"
