@@ -17,6 +17,9 @@
  *	  BYPASSRLS given to its role; a predefined role or another tenant's
  *	  role granted to it (GRANT, ALTER GROUP ... ADD USER); DROP SCHEMA
  *	  public in its databases.
+ * Only a role PostgreSQL would let go ahead is refused here (and audited):
+ * any other gets PostgreSQL's own error, so that no unprivileged role can
+ * fill the audit log or the worker slots with refusals.
  * Each refusal is recorded in the audit log (refusal_audit.c).  What the
  * guard cannot stop (a superuser writing the catalogs directly, a server
  * started without the library) README.md says.
@@ -27,6 +30,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/transam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
@@ -88,15 +92,6 @@ refuse_protected(const Guarded *g, const char *tenant, const char *object_type,
 					tenant));
 }
 
-/* The tenant of a database by name; NULL: none (or no such database). */
-static const char *
-database_tenant(const char *datname)
-{
-	Oid			oid = get_database_oid(datname, true);
-
-	return OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
-}
-
 static const char *
 role_tenant(Oid roleid)
 {
@@ -109,31 +104,41 @@ rolespec_oid(const RoleSpec *spec)
 	return spec->roletype == ROLESPEC_PUBLIC ? InvalidOid : get_rolespec_oid(spec, true);
 }
 
+/* DROP, RENAME, OWNER TO, SECURITY LABEL of a database: its owner's. */
 static void
 guard_database(const Guarded *g, const char *datname)
 {
-	const char *tenant = database_tenant(datname);
+	Oid			oid = get_database_oid(datname, true);
+	const char *tenant = OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
 
-	if (tenant && tenant_protected(tenant))
+	if (tenant && pg_database_ownercheck(oid, GetUserId()) && tenant_protected(tenant))
 		refuse_protected(g, tenant, "database", datname);
 }
 
+/* DROP, RENAME, SECURITY LABEL of a role: CREATEROLE's. */
 static void
 guard_role(const Guarded *g, Oid roleid)
 {
 	const char *tenant = role_tenant(roleid);
 
-	if (tenant && tenant_protected(tenant))
+	if (tenant && has_createrole_privilege(GetUserId()) && tenant_protected(tenant))
 		refuse_protected(g, tenant, "role", GetUserNameFromId(roleid, false));
 }
 
+/* DROP OWNED, REASSIGN OWNED BY roles: their members'. */
 static void
-guard_roles(const Guarded *g, const List *roles)
+guard_owners(const Guarded *g, const List *roles)
 {
 	ListCell   *lc;
 
 	foreach(lc, roles)
-		guard_role(g, rolespec_oid(lfirst_node(RoleSpec, lc)));
+	{
+		Oid			roleid = rolespec_oid(lfirst_node(RoleSpec, lc));
+		const char *tenant = role_tenant(roleid);
+
+		if (tenant && has_privs_of_role(GetUserId(), roleid) && tenant_protected(tenant))
+			refuse_protected(g, tenant, "role", GetUserNameFromId(roleid, false));
+	}
 }
 
 /* REASSIGN OWNED BY the owner of a protected tenant's databases gives them away. */
@@ -150,7 +155,8 @@ guard_owned_databases(const Guarded *g, const List *roles)
 		ListCell   *lc;
 
 		foreach(lc, roles)
-			if (rolespec_oid(lfirst_node(RoleSpec, lc)) == db->datdba)
+			if (rolespec_oid(lfirst_node(RoleSpec, lc)) == db->datdba &&
+				has_privs_of_role(GetUserId(), db->datdba))
 			{
 				const char *tenant = tenant_of_object(DatabaseRelationId, db->oid);
 
@@ -185,10 +191,15 @@ guard_database_grant(const Guarded *g, const GrantStmt *stmt)
 	foreach(lc, stmt->objects)
 	{
 		const char *datname = strVal(lfirst(lc));
-		const char *tenant = database_tenant(datname);
+		Oid			oid = get_database_oid(datname, true);
+		const char *tenant = OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
 		ListCell   *lg;
 
-		if (tenant == NULL)
+		/* only its owner, or a holder of a grant option, may grant */
+		if (tenant == NULL ||
+			(!pg_database_ownercheck(oid, GetUserId()) &&
+			 pg_database_aclmask(oid, GetUserId(), ACL_GRANT_OPTION_FOR(ACL_ALL_RIGHTS_DATABASE),
+								 ACLMASK_ANY) == 0))
 			continue;
 		foreach(lg, stmt->grantees)
 		{
@@ -222,7 +233,7 @@ guard_attributes(const Guarded *g, const AlterRoleStmt *stmt)
 	const char *tenant = role_tenant(roleid);
 	ListCell   *lc;
 
-	if (tenant == NULL)
+	if (tenant == NULL || !has_createrole_privilege(GetUserId()))
 		return;
 	foreach(lc, stmt->options)
 	{
@@ -246,7 +257,8 @@ guard_membership(const Guarded *g, Oid granted, const char *granted_name, Oid me
 	const char *other;
 	const char *detail;
 
-	if (tenant == NULL || !OidIsValid(granted))
+	if (tenant == NULL || !OidIsValid(granted) ||
+		!(has_createrole_privilege(GetUserId()) || is_admin_of_role(GetUserId(), granted)))
 		return;
 	if (granted < FirstNormalObjectId)
 		detail = psprintf("\"%s\" is a role PostgreSQL defines.", granted_name);
@@ -303,11 +315,13 @@ guard_alter_role(const Guarded *g, const AlterRoleStmt *stmt)
 static void
 guard_drop(const Guarded *g, const DropStmt *stmt)
 {
+	Oid			public = get_namespace_oid("public", true);
 	const char *tenant;
 	ListCell   *lc;
 
-	if (stmt->removeType != OBJECT_SCHEMA ||
-		(tenant = tenant_of_object(DatabaseRelationId, MyDatabaseId)) == NULL)
+	if (stmt->removeType != OBJECT_SCHEMA || !OidIsValid(public) ||
+		(tenant = tenant_of_object(DatabaseRelationId, MyDatabaseId)) == NULL ||
+		!pg_namespace_ownercheck(public, GetUserId()))
 		return;
 	foreach(lc, stmt->objects)
 		if (strcmp(strVal(lfirst(lc)), "public") == 0)
@@ -324,13 +338,16 @@ guard_drop(const Guarded *g, const DropStmt *stmt)
 static void
 guard_statement(Node *stmt, const Guarded *g)
 {
+	ListCell   *lc;
+
 	switch (nodeTag(stmt))
 	{
 		case T_DropdbStmt:
 			guard_database(g, ((DropdbStmt *) stmt)->dbname);
 			break;
 		case T_DropRoleStmt:
-			guard_roles(g, ((DropRoleStmt *) stmt)->roles);
+			foreach(lc, ((DropRoleStmt *) stmt)->roles)
+				guard_role(g, rolespec_oid(lfirst_node(RoleSpec, lc)));
 			break;
 		case T_RenameStmt:
 			if (((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
@@ -343,10 +360,10 @@ guard_statement(Node *stmt, const Guarded *g)
 				guard_database(g, strVal(((AlterOwnerStmt *) stmt)->object));
 			break;
 		case T_DropOwnedStmt:
-			guard_roles(g, ((DropOwnedStmt *) stmt)->roles);
+			guard_owners(g, ((DropOwnedStmt *) stmt)->roles);
 			break;
 		case T_ReassignOwnedStmt:
-			guard_roles(g, ((ReassignOwnedStmt *) stmt)->roles);
+			guard_owners(g, ((ReassignOwnedStmt *) stmt)->roles);
 			guard_owned_databases(g, ((ReassignOwnedStmt *) stmt)->roles);
 			break;
 		case T_SecLabelStmt:

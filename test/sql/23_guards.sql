@@ -3,57 +3,66 @@
 -- refused for every role, superusers included, and audited although their
 -- transaction rolls back; the API still works.
 SELECT coalesce(max(id), 0) AS start FROM tenancy.audit_log \gset
-SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_g1', ARRAY['db1', 'db2'], iam_auth => false,
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_gd1', ARRAY['db1', 'db2'], iam_auth => false,
                                                      allowed_ips => ARRAY['10.0.0.0/8', '192.0.2.7/32']::cidr[]);
-SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_g2', ARRAY['db1'], iam_auth => false);
+SELECT changes > 0 AS onboarded FROM tenancy.onboard('regress_gd2', ARRAY['db1'], iam_auth => false);
 
 -- what the guards know of each tenant, in the shared catalog
 SELECT r.rolname, l.label FROM pg_shseclabel l JOIN pg_roles r ON r.oid = l.objoid
-WHERE l.provider = 'aurora_tenancy_guard' AND r.rolname LIKE 'regress_g%' ORDER BY 1;
+WHERE l.provider = 'aurora_tenancy_guard' AND r.rolname LIKE 'regress_gd%' ORDER BY 1;
 
 -- while protected (the default), for the superuser running this file too
-DROP DATABASE regress_g1_db1;
+DROP DATABASE regress_gd1_db1;
 \set VERBOSITY terse
-DROP DATABASE IF EXISTS regress_g1_db2 WITH (FORCE);
-DROP ROLE regress_g1;
-DROP USER IF EXISTS regress_g2, regress_g1;
-ALTER DATABASE regress_g1_db1 RENAME TO regress_g1_gone;
-ALTER DATABASE regress_g1_db1 OWNER TO regress_g2;
-ALTER ROLE regress_g1 RENAME TO regress_g1_gone;
-DROP OWNED BY regress_g1;
-REASSIGN OWNED BY regress_g1 TO postgres;
-SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_g1_db1 IS NULL;
-SECURITY LABEL FOR aurora_tenancy ON ROLE regress_g1 IS NULL;
-SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_g1 IS 'deletion_protection=off';
+DROP DATABASE IF EXISTS regress_gd1_db2 WITH (FORCE);
+DROP ROLE regress_gd1;
+DROP USER IF EXISTS regress_gd2, regress_gd1;
+ALTER DATABASE regress_gd1_db1 RENAME TO regress_gd1_gone;
+ALTER DATABASE regress_gd1_db1 OWNER TO regress_gd2;
+ALTER ROLE regress_gd1 RENAME TO regress_gd1_gone;
+DROP OWNED BY regress_gd1;
+REASSIGN OWNED BY regress_gd1 TO postgres;
+SECURITY LABEL FOR aurora_tenancy ON DATABASE regress_gd1_db1 IS NULL;
+SECURITY LABEL FOR aurora_tenancy ON ROLE regress_gd1 IS NULL;
+SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_gd1 IS 'deletion_protection=off';
 -- from inside a function, and in a transaction that rolls back
-DO $$ BEGIN EXECUTE 'DROP ROLE regress_g1'; END $$;
+DO $$ BEGIN EXECUTE 'DROP ROLE regress_gd1'; END $$;
 BEGIN;
-DROP ROLE regress_g1;
+DROP ROLE regress_gd1;
 ROLLBACK;
 
 -- for every tenant, protected or not
 \set VERBOSITY default
-GRANT CONNECT ON DATABASE regress_g1_db1 TO PUBLIC;
+GRANT CONNECT ON DATABASE regress_gd1_db1 TO PUBLIC;
 \set VERBOSITY terse
-GRANT ALL ON DATABASE regress_g1_db1, regress_g2_db1 TO regress_g2;
-ALTER ROLE regress_g1 SUPERUSER PASSWORD 'hunter2-not-logged';
-ALTER ROLE regress_g1 WITH NOCREATEDB CREATEROLE;
-ALTER USER regress_g1 REPLICATION;
-ALTER ROLE regress_g1 BYPASSRLS;
-GRANT pg_read_all_data TO regress_g1;
-GRANT pg_read_server_files TO regress_g2, regress_g1;
-GRANT regress_g2 TO regress_g1;
-ALTER GROUP pg_write_all_data ADD USER regress_g1;
-\c regress_g1_db1
+GRANT ALL ON DATABASE regress_gd1_db1, regress_gd2_db1 TO regress_gd2;
+ALTER ROLE regress_gd1 SUPERUSER PASSWORD 'hunter2-not-logged';
+ALTER ROLE regress_gd1 WITH NOCREATEDB CREATEROLE;
+ALTER USER regress_gd1 REPLICATION;
+ALTER ROLE regress_gd1 BYPASSRLS;
+GRANT pg_read_all_data TO regress_gd1;
+GRANT pg_read_server_files TO regress_gd2, regress_gd1;
+GRANT regress_gd2 TO regress_gd1;
+ALTER GROUP pg_write_all_data ADD USER regress_gd1;
+\c regress_gd1_db1
 DROP SCHEMA public CASCADE;
 \c regression
+
+-- a role PostgreSQL itself refuses gets PostgreSQL's answer, and no audit
+-- row: nobody unprivileged can fill the audit log with refusals
+SET ROLE regress_gd2;
+DROP DATABASE regress_gd1_db1;
+GRANT CONNECT ON DATABASE regress_gd1_db1 TO PUBLIC;
+DROP OWNED BY regress_gd1;
+ALTER ROLE regress_gd1 SUPERUSER;
+RESET ROLE;
 \set VERBOSITY default
 
 -- nothing changed
-SELECT datname, datacl FROM pg_database WHERE datname LIKE 'regress_g%' ORDER BY 1;
+SELECT datname, datacl FROM pg_database WHERE datname LIKE 'regress_gd%' ORDER BY 1;
 SELECT rolname, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls
-FROM pg_roles WHERE rolname LIKE 'regress_g%' ORDER BY 1;
-SELECT count(*) AS memberships FROM pg_auth_members WHERE member = 'regress_g1'::regrole;
+FROM pg_roles WHERE rolname LIKE 'regress_gd%' ORDER BY 1;
+SELECT count(*) AS memberships FROM pg_auth_members WHERE member = 'regress_gd1'::regrole;
 
 -- each refusal is in the audit log, with what was refused (no secret)
 SELECT operation, tenant, step, object_type, object_name, database, sqlstate, statement
@@ -64,47 +73,47 @@ WHERE id > :start AND phase = 'refused' ORDER BY id LIMIT 1;
 SELECT count(*) AS chain_problems FROM tenancy.verify_audit_log() WHERE id > :start;
 
 -- what is allowed: the tenant's own grants, attributes taken away, other databases
-GRANT CONNECT ON DATABASE regress_g1_db1 TO regress_g1;
-ALTER ROLE regress_g1 NOSUPERUSER NOCREATEROLE;
-CREATE DATABASE regress_g_other;
-GRANT CONNECT ON DATABASE regress_g_other TO PUBLIC;
-CREATE ROLE regress_g_plain;
-GRANT pg_read_all_data TO regress_g_plain;
-DROP ROLE regress_g_plain;
-DROP DATABASE regress_g_other;
+GRANT CONNECT ON DATABASE regress_gd1_db1 TO regress_gd1;
+ALTER ROLE regress_gd1 NOSUPERUSER NOCREATEROLE;
+CREATE DATABASE regress_gd_other;
+GRANT CONNECT ON DATABASE regress_gd_other TO PUBLIC;
+CREATE ROLE regress_gd_plain;
+GRANT pg_read_all_data TO regress_gd_plain;
+DROP ROLE regress_gd_plain;
+DROP DATABASE regress_gd_other;
 
 -- guard labels: valid ones only, on roles only; a superuser may give a role
 -- its first (a restore), nobody a second outside the extension's steps
-CREATE ROLE regress_g_plain;
-SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_g_plain IS 'protected';
-SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_g_plain IS 'deletion_protection=on allowed_ips=10.0.0.1/8';
+CREATE ROLE regress_gd_plain;
+SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_gd_plain IS 'protected';
+SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_gd_plain IS 'deletion_protection=on allowed_ips=10.0.0.1/8';
 SECURITY LABEL FOR aurora_tenancy_guard ON DATABASE regression IS 'deletion_protection=on';
-SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_g_plain IS 'deletion_protection=off allowed_ips=10.0.0.0/8';
-SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_g_plain IS 'deletion_protection=on';
-DROP ROLE regress_g_plain;
+SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_gd_plain IS 'deletion_protection=off allowed_ips=10.0.0.0/8';
+SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_gd_plain IS 'deletion_protection=on';
+DROP ROLE regress_gd_plain;
 
 -- a guard label edited in the catalog is reported and put back
 UPDATE pg_shseclabel SET label = 'deletion_protection=off'
-WHERE objoid = 'regress_g1'::regrole AND provider = 'aurora_tenancy_guard';
-SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_g1');
-SELECT tenancy.repair('regress_g1');
-SELECT label FROM pg_shseclabel WHERE objoid = 'regress_g1'::regrole AND provider = 'aurora_tenancy_guard';
+WHERE objoid = 'regress_gd1'::regrole AND provider = 'aurora_tenancy_guard';
+SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_gd1');
+SELECT tenancy.repair('regress_gd1');
+SELECT label FROM pg_shseclabel WHERE objoid = 'regress_gd1'::regrole AND provider = 'aurora_tenancy_guard';
 
 -- the API keeps working: allowed IPs and protection change through steps
-SELECT tenancy.set_allowed_ips('regress_g1', ARRAY['198.51.100.0/24']::cidr[]);
-SELECT tenancy.set_deletion_protection('regress_g1', false);
-SELECT label FROM pg_shseclabel WHERE objoid = 'regress_g1'::regrole AND provider = 'aurora_tenancy_guard';
+SELECT tenancy.set_allowed_ips('regress_gd1', ARRAY['198.51.100.0/24']::cidr[]);
+SELECT tenancy.set_deletion_protection('regress_gd1', false);
+SELECT label FROM pg_shseclabel WHERE objoid = 'regress_gd1'::regrole AND provider = 'aurora_tenancy_guard';
 SELECT step, object_name, statement FROM tenancy.audit_log
-WHERE id > :start AND tenant = 'regress_g1' AND step IN ('set_guard_label', 'set_deletion_protection') AND phase = 'done' ORDER BY id;
+WHERE id > :start AND tenant = 'regress_gd1' AND step IN ('set_guard_label', 'set_deletion_protection') AND phase = 'done' ORDER BY id;
 -- unprotected, a database may be dropped by hand (and check() says so) ...
-DROP DATABASE regress_g1_db2;
-SELECT object_name, problem FROM tenancy.check('regress_g1');
-SELECT tenancy.repair('regress_g1') > 0 AS repaired;
+DROP DATABASE regress_gd1_db2;
+SELECT object_name, problem FROM tenancy.check('regress_gd1');
+SELECT tenancy.repair('regress_gd1') > 0 AS repaired;
 -- ... still never opened to others
-GRANT CONNECT ON DATABASE regress_g1_db2 TO PUBLIC;
-SELECT * FROM tenancy.offboard('regress_g1');
-SELECT tenancy.set_deletion_protection('regress_g2', false);
-SELECT tenant, dropped_databases FROM tenancy.offboard('regress_g2');
+GRANT CONNECT ON DATABASE regress_gd1_db2 TO PUBLIC;
+SELECT * FROM tenancy.offboard('regress_gd1');
+SELECT tenancy.set_deletion_protection('regress_gd2', false);
+SELECT tenant, dropped_databases FROM tenancy.offboard('regress_gd2');
 SELECT count(*) AS guard_labels_left FROM pg_shseclabel WHERE provider = 'aurora_tenancy_guard'
 AND objoid NOT IN (SELECT oid FROM pg_roles);
 

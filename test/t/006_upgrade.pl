@@ -29,7 +29,7 @@ ok($rows > 10, 'the 1.0 install has audit rows');
 
 $node->safe_psql('upgraded', 'ALTER EXTENSION aurora_tenancy UPDATE');
 is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'aurora_tenancy'"),
-	'1.3', 'updated to 1.3');
+	'1.4', 'updated to 1.4');
 is($node->safe_psql('upgraded', 'SELECT count(*) FILTER (WHERE row_hash IS NULL) FROM tenancy.audit_log'),
 	'0', 'the rows written before the update are chained');
 is($node->safe_psql('upgraded', 'SELECT count(*) FROM tenancy.verify_audit_log()'),

@@ -69,7 +69,10 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM (SELECT tenant, step, object_name, database FROM tenancy.audit_log
 		WHERE tenant LIKE 'mc%' AND phase = 'done'
 		GROUP BY tenant, step, object_name, database HAVING count(*) > 1) d}), '0',
-	'the audit log shows every step done once');
+	'the audit log shows every step done once')
+  or diag($node->safe_psql('postgres', q{SELECT tenant, step, object_name, statement FROM tenancy.audit_log
+		WHERE tenant LIKE 'mc%' AND phase = 'done' AND (tenant, step) IN (SELECT tenant, step FROM tenancy.audit_log
+		WHERE tenant LIKE 'mc%' AND phase = 'done' GROUP BY tenant, step, object_name, database HAVING count(*) > 1)}));
 is($node->safe_psql('postgres', 'SELECT count(*) FROM tenancy.verify_audit_log()'), '0', 'and its chain holds');
 
 # real logins

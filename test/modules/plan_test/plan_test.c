@@ -10,7 +10,8 @@
  *
  * The state:
  *	{"tenant": {"name": "t", "state": "active", "iam_auth": false,
- *				"connection_limit": -1,
+ *				"connection_limit": -1, "deletion_protection": true,
+ *				"allowed_ips": "{10.0.0.0/8}",
  *				"databases": [{"short": "db1", "name": "t_db1"}]},
  *	 "snapshot": {"role_exists": true, "role_marked_for": "t",
  *				  "role_members": [], "caller": "admin",
@@ -22,7 +23,8 @@
  *				  "unfinished_databases": []}}
  * Omitted keys are false, empty or NULL, but for what the role's and the
  * databases' steps look at ("role_has_attribute", "role_can_login",
- * "role_connection_limit", "role_in_iam_role", per database
+ * "role_connection_limit", "role_in_iam_role", "role_guard_label" (null:
+ * none), per database
  * "privileges_differ"), which are as a healthy tenant has them unless
  * given.  For 'onboard', the tenant also
  * says "role_exists" (else the role is created) and, per database,
@@ -95,6 +97,8 @@ read_state(json_t *root, Tenant *t, TenantSnapshot *snap)
 	t->iam_auth = bool_of(tj, "iam_auth");
 	t->connection_limit = json_is_integer(json_object_get(tj, "connection_limit")) ?
 		json_integer_value(json_object_get(tj, "connection_limit")) : -1;
+	t->deletion_protection = bool_of(tj, "deletion_protection");
+	t->allowed_ips = (char *) text_of(tj, "allowed_ips");
 	t->ndatabases = json_array_size(dbs);
 	t->short_names = palloc0(sizeof(char *) * Max(t->ndatabases, 1));
 	t->database_names = palloc0(sizeof(char *) * Max(t->ndatabases, 1));
@@ -111,6 +115,9 @@ read_state(json_t *root, Tenant *t, TenantSnapshot *snap)
 		json_integer_value(json_object_get(sj, "role_connection_limit")) : t->connection_limit;
 	snap->role_in_iam_role = bool_or(sj, "role_in_iam_role", t->iam_auth);
 	snap->role_marked_for = text_of(sj, "role_marked_for");
+	item = json_object_get(sj, "role_guard_label");
+	snap->role_guard_label = item == NULL ? guard_label(t->deletion_protection, t->allowed_ips) :
+		json_is_string(item) ? json_string_value(item) : NULL;
 	snap->role_members = strings_of(sj, "role_members");
 	snap->caller = text_of(sj, "caller");
 	snap->caller_is_superuser = bool_of(sj, "caller_is_superuser");

@@ -18,6 +18,22 @@ SELECT step, object_name, statement FROM plan_test.steps('repair',
                  "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1", "can_connect": true,
                                 "privileges_differ": true}]}}', deep => false);
 
+-- the guard label (what the server's guards enforce) as the registry says:
+-- missing, or another list or protection, is one step writing the whole label
+SELECT step, statement FROM plan_test.steps('repair',
+  '{"tenant": {"name": "t1", "deletion_protection": true, "allowed_ips": "{10.0.0.0/8,192.0.2.7/32}",
+               "databases": [{"short": "db1", "name": "t1_db1"}]},
+    "snapshot": {"role_exists": true, "role_marked_for": "t1", "session_user": "admin", "role_guard_label": null,
+                 "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1", "can_connect": true}]}}',
+  deep => false);
+SELECT step, statement FROM plan_test.steps('repair',
+  '{"tenant": {"name": "t1", "deletion_protection": false,
+               "databases": [{"short": "db1", "name": "t1_db1"}]},
+    "snapshot": {"role_exists": true, "role_marked_for": "t1", "session_user": "admin",
+                 "role_guard_label": "deletion_protection=on allowed_ips=10.0.0.0/8",
+                 "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1", "can_connect": true}]}}',
+  deep => false);
+
 -- a role with the tenant's name and another marker: one report, nothing else
 SELECT step, object_name, statement FROM plan_test.steps('repair',
   '{"tenant": {"name": "t1", "databases": [{"short": "db1", "name": "t1_db1"}]},
