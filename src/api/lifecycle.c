@@ -92,11 +92,13 @@ tenancy_set_deletion_protection(PG_FUNCTION_ARGS)
 	Step	   *registry = plan_registry_update(STEP_SET_DELETION_PROTECTION, t->name,
 												psprintf("deletion_protection <> %s", value),
 												psprintf("deletion_protection = %s", value));
-	List	   *guard = plan_guard_label(NIL, t->name, enabled, t->allowed_ips);
 
-	/* the server's guard is never less strict than the registry */
+	/*
+	 * The registry last: an interrupted call leaves it as it was, so the
+	 * next call (or a manifest's apply, which plans from it) does it again.
+	 */
 	run_plan("set_deletion_protection", t->name,
-			 enabled ? lappend(guard, registry) : lcons(registry, guard),
+			 lappend(plan_guard_label(NIL, t->name, enabled, t->allowed_ips), registry),
 			 NULL, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -285,9 +287,10 @@ tenancy_set_allowed_ips(PG_FUNCTION_ARGS)
 	Tenant	   *t = begin_tenant_operation(fcinfo, "tenancy.set_allowed_ips()");
 	const char *ips = allowed_ips_text(fcinfo, 1);
 
+	/* the guard label before the registry: see set_deletion_protection() */
 	run_plan("set_allowed_ips", t->name,
-			 list_concat(plan_guard_label(list_make1(plan_allowed_ips(t->name, ips)),
-										  t->name, t->deletion_protection, ips),
+			 list_concat(lappend(plan_guard_label(NIL, t->name, t->deletion_protection, ips),
+								 plan_allowed_ips(t->name, ips)),
 						 iam_after(t, NULL, -1, ips, true, 0)),
 			 NULL, NULL);
 	SPI_finish();

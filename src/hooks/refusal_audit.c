@@ -46,18 +46,14 @@ typedef struct RefusalRecord
 
 PGDLLEXPORT void refusal_audit_main(Datum main_arg);
 
+/* The i-th text field of an audit entry, as the segment carries them. */
 static const char **
-entry_fields(AuditEntry *e, const char **fields)
+entry_field(AuditEntry *e, int i)
 {
-	fields[0] = e->step;
-	fields[1] = e->phase;
-	fields[2] = e->object_type;
-	fields[3] = e->object_name;
-	fields[4] = e->database;
-	fields[5] = e->statement;
-	fields[6] = e->sqlstate;
-	fields[7] = e->message;
-	return fields;
+	const char **fields[NSTRINGS] = {&e->step, &e->phase, &e->object_type, &e->object_name,
+	&e->database, &e->statement, &e->sqlstate, &e->message};
+
+	return fields[i];
 }
 
 void
@@ -67,7 +63,6 @@ refusal_audit_main(Datum main_arg)
 	RefusalRecord *record;
 	AuditContext ctx;
 	char		database[NAMEDATALEN];
-	char	   *strings[NSTRINGS];
 	AuditEntry	e;
 	const char *p;
 
@@ -87,7 +82,7 @@ refusal_audit_main(Datum main_arg)
 	p = record->strings;
 	for (int i = 0; i < NSTRINGS; i++)
 	{
-		strings[i] = record->lengths[i] < 0 ? NULL :
+		*entry_field(&e, i) = record->lengths[i] < 0 ? NULL :
 			MemoryContextStrdup(TopMemoryContext, p);
 		p += Max(record->lengths[i], 0) + 1;
 	}
@@ -106,14 +101,6 @@ refusal_audit_main(Datum main_arg)
 				 errmsg("the audit log of database \"%s\" cannot record refused statements", database),
 				 errhint("ALTER EXTENSION aurora_tenancy UPDATE there.")));
 	SPI_finish();
-	e.step = strings[0];
-	e.phase = strings[1];
-	e.object_type = strings[2];
-	e.object_name = strings[3];
-	e.database = strings[4];
-	e.statement = strings[5];
-	e.sqlstate = strings[6];
-	e.message = strings[7];
 	audit_write(&ctx, &e);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -125,15 +112,14 @@ refusal_audit_main(Datum main_arg)
 static dsm_segment *
 record_segment(const AuditContext *ctx, const AuditEntry *entry)
 {
-	const char *fields[NSTRINGS];
+	AuditEntry	e = *entry;
 	Size		size = offsetof(RefusalRecord, strings);
 	dsm_segment *segment;
 	RefusalRecord *record;
 	char	   *p;
 
-	entry_fields((AuditEntry *) entry, fields);
 	for (int i = 0; i < NSTRINGS; i++)
-		size += (fields[i] ? strlen(fields[i]) : 0) + 1;
+		size += (*entry_field(&e, i) ? strlen(*entry_field(&e, i)) : 0) + 1;
 	segment = dsm_create(size, 0);
 	record = dsm_segment_address(segment);
 	memset(record, 0, offsetof(RefusalRecord, strings));
@@ -142,8 +128,10 @@ record_segment(const AuditContext *ctx, const AuditEntry *entry)
 	p = record->strings;
 	for (int i = 0; i < NSTRINGS; i++)
 	{
-		record->lengths[i] = fields[i] ? strlen(fields[i]) : -1;
-		strcpy(p, fields[i] ? fields[i] : "");
+		const char *field = *entry_field(&e, i);
+
+		record->lengths[i] = field ? strlen(field) : -1;
+		strcpy(p, field ? field : "");
 		p += Max(record->lengths[i], 0) + 1;
 	}
 	return segment;
