@@ -52,6 +52,24 @@ check_marker_relabel(const ObjectAddress *object, const char *seclabel)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("tenant markers are set only by aurora_tenancy"),
 				 errhint("Use the tenancy functions to create and change tenants.")));
+	/* a role is the tenant of its own name, or none: a marker naming
+	 * another would lock that role into the tenant's databases */
+	if (object->classId == AuthIdRelationId && seclabel != NULL &&
+		strcmp(seclabel + strlen(MARKER_PREFIX), GetUserNameFromId(object->objectId, false)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a role's tenant marker names the role itself"),
+				 errdetail("Role \"%s\" cannot carry the marker \"%s\".",
+						   GetUserNameFromId(object->objectId, false), seclabel)));
+	/* while it has a guard label, the login guard needs the marker */
+	if (!step_running && object->classId == AuthIdRelationId && seclabel == NULL &&
+		GetSecurityLabel(object, GUARD_PROVIDER) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("the tenant marker of role \"%s\" is removed only by aurora_tenancy",
+						GetUserNameFromId(object->objectId, false)),
+				 errdetail("The role has a guard label (allowed IPs, deletion protection) that the login guard enforces through the marker."),
+				 errhint("Use tenancy.offboard(), or tenancy.repair() for a role the registry does not know.")));
 }
 
 void
@@ -60,7 +78,10 @@ MarkerInit(void)
 	register_label_provider(MARKER_PROVIDER, check_marker_relabel);
 }
 
-/* The tenant whose marker the role or database carries here; NULL: none. */
+/*
+ * The tenant whose marker the role or database carries here; NULL: none.
+ * (A role renamed by hand keeps its tenant's marker, and its guard.)
+ */
 char *
 tenant_of_object(Oid classid, Oid objid)
 {

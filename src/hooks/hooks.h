@@ -15,8 +15,30 @@
 /* in login_guard.c */
 extern void LoginGuardInit(void);
 
+/* A statement the object guard looks at: its text as sent, its command tag. */
+typedef struct Guarded
+{
+	const char *text;
+	const char *command;
+} Guarded;
+
+struct RoleSpec;
+struct AlterRoleStmt;
+struct GrantRoleStmt;
+struct CreateRoleStmt;
+
 /* in object_guard.c */
 extern void ObjectGuardInit(void);
+extern void refuse(const Guarded *g, const char *tenant, const char *object_type,
+				   const char *object_name, int sqlerrcode, const char *message,
+				   const char *detail, const char *hint) pg_attribute_noreturn();
+extern const char *role_tenant(Oid roleid);
+extern Oid	rolespec_oid(const struct RoleSpec *spec);
+
+/* in role_guard.c */
+extern void guard_alter_role(const Guarded *g, const struct AlterRoleStmt *stmt);
+extern void guard_grant_role(const Guarded *g, const struct GrantRoleStmt *stmt);
+extern void guard_create_role(const Guarded *g, const struct CreateRoleStmt *stmt);
 
 /* in refusal_audit.c */
 extern void record_refusal(const AuditContext *ctx, const AuditEntry *entry);

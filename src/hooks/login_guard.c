@@ -11,10 +11,11 @@
  * only once they are usable, as PostgreSQL's own authentication does).  A
  * role that is no tenant's costs one index probe of pg_shseclabel.
  *
- * An address outside the allowed IPs is refused whether or not the
- * password was right, so that such an address cannot learn whether it was.
- * Refusals are counted per tenant in shared memory (tenancy.login_refusals)
- * and logged with the address.
+ * Only a login that authenticated is refused here: one that did not fails
+ * as PostgreSQL fails it, so the guard tells nothing (not even that the role
+ * is a tenant's) to a client that does not know the password, and such
+ * clients cannot inflate the counts.  Refusals are counted per tenant in
+ * shared memory (tenancy.login_refusals) and logged with the address.
  */
 #include "hooks/hooks.h"
 
@@ -46,6 +47,7 @@ PG_FUNCTION_INFO_V1(tenancy_login_refusals);
 
 /* tenants counted at most; the refusals of more are logged, not counted */
 #define COUNTED_TENANTS 4096
+#define ADDRESS_LENGTH 46		/* INET6_ADDRSTRLEN */
 #define REFUSALS_NAME "aurora_tenancy login refusals"
 
 typedef struct RefusalCount
@@ -54,7 +56,7 @@ typedef struct RefusalCount
 	int64		refused_address;
 	int64		refused_database;
 	TimestampTz last_refused_at;
-	char		last_client_addr[NI_MAXHOST];
+	char		last_client_addr[ADDRESS_LENGTH];
 } RefusalCount;
 
 static HTAB *refusal_counts = NULL;
@@ -84,7 +86,7 @@ attach_refusal_counts(void)
 	ctl.entrysize = sizeof(RefusalCount);
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	refusal_counts = ShmemInitHash(REFUSALS_NAME, COUNTED_TENANTS, COUNTED_TENANTS, &ctl,
-								   HASH_ELEM | HASH_STRINGS);
+								   HASH_ELEM | HASH_STRINGS | HASH_FIXED_SIZE);
 	refusal_lock = &(GetNamedLWLockTranche(REFUSALS_NAME))->lock;
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -182,8 +184,7 @@ login_guard(Port *port, int status)
 
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
-	/* the client hung up (to come back with a password): it tried nothing */
-	if (status == STATUS_EOF)
+	if (status != STATUS_OK)
 		return;
 	role = get_role_oid(port->user_name, true);
 	if (!OidIsValid(role) || (tenant = tenant_of_object(AuthIdRelationId, role)) == NULL)

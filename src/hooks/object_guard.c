@@ -13,10 +13,9 @@
  *	  the owner of its databases; a new marker or guard label on either
  *	  (SECURITY LABEL);
  *	- for every tenant: privileges on its databases granted to PUBLIC or to
- *	  another tenant; SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or
- *	  BYPASSRLS given to its role; a predefined role or another tenant's
- *	  role granted to it (GRANT, ALTER GROUP ... ADD USER); DROP SCHEMA
- *	  public in its databases.
+ *	  another tenant, a copy of them (IS_TEMPLATE, CREATE DATABASE ...
+ *	  TEMPLATE), DROP SCHEMA public in them, or its renaming or new owner;
+ *	  and what role_guard.c refuses a tenant role.
  * Only a role PostgreSQL would let go ahead is refused here (and audited):
  * any other gets PostgreSQL's own error, so that no unprivileged role can
  * fill the audit log or the worker slots with refusals.
@@ -45,16 +44,8 @@
 
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
-/* The statement being guarded: its text as sent, and its command tag. */
-typedef struct Guarded
-{
-	const char *text;
-	const char *command;
-} Guarded;
-
 /* Records the refusal, then refuses. */
-static void
-pg_attribute_noreturn()
+void
 refuse(const Guarded *g, const char *tenant, const char *object_type,
 	   const char *object_name, int sqlerrcode, const char *message,
 	   const char *detail, const char *hint)
@@ -72,8 +63,10 @@ refuse(const Guarded *g, const char *tenant, const char *object_type,
 	e.sqlstate = unpack_sql_state(sqlerrcode);
 	e.message = message;
 	record_refusal(&ctx, &e);
+	/* not in the server log as sent: it may hold a password (the row's is redacted) */
 	ereport(ERROR,
 			(errcode(sqlerrcode),
+			 errhidestmt(true),
 			 errmsg_internal("%s", message),
 			 detail ? errdetail_internal("%s", detail) : 0,
 			 errhint("%s", hint)));
@@ -92,13 +85,13 @@ refuse_protected(const Guarded *g, const char *tenant, const char *object_type,
 					tenant));
 }
 
-static const char *
+const char *
 role_tenant(Oid roleid)
 {
 	return OidIsValid(roleid) ? tenant_of_object(AuthIdRelationId, roleid) : NULL;
 }
 
-static Oid
+Oid
 rolespec_oid(const RoleSpec *spec)
 {
 	return spec->roletype == ROLESPEC_PUBLIC ? InvalidOid : get_rolespec_oid(spec, true);
@@ -222,117 +215,67 @@ guard_database_grant(const Guarded *g, const GrantStmt *stmt)
 	}
 }
 
-/* What a tenant role may never be given. */
+/*
+ * Schema public of a tenant database (its owner's, the database owner's):
+ * not dropped, renamed or given away.  action: the statement's verb.
+ */
 static void
-guard_attributes(const Guarded *g, const AlterRoleStmt *stmt)
+guard_schema_public(const Guarded *g, const char *schema, const char *action)
 {
-	static const char *const attributes[][2] = {
-		{"superuser", "SUPERUSER"}, {"createdb", "CREATEDB"}, {"createrole", "CREATEROLE"},
-		{"isreplication", "REPLICATION"}, {"bypassrls", "BYPASSRLS"}};
-	Oid			roleid = rolespec_oid(stmt->role);
-	const char *tenant = role_tenant(roleid);
-	ListCell   *lc;
+	Oid			public;
+	const char *tenant;
 
-	if (tenant == NULL || !has_createrole_privilege(GetUserId()))
+	if (strcmp(schema, "public") != 0 ||
+		!OidIsValid(public = get_namespace_oid("public", true)) ||
+		(tenant = tenant_of_object(DatabaseRelationId, MyDatabaseId)) == NULL ||
+		!pg_namespace_ownercheck(public, GetUserId()))
 		return;
-	foreach(lc, stmt->options)
-	{
-		DefElem    *option = lfirst_node(DefElem, lc);
-
-		for (int i = 0; i < lengthof(attributes); i++)
-			if (strcmp(option->defname, attributes[i][0]) == 0 && defGetBoolean(option))
-				refuse(g, tenant, "role", GetUserNameFromId(roleid, false),
-					   ERRCODE_INSUFFICIENT_PRIVILEGE,
-					   psprintf("tenant role \"%s\" cannot be given %s", tenant, attributes[i][1]),
-					   NULL,
-					   "A tenant role logs in and holds its databases' privileges, nothing more; tenancy.repair() takes away an attribute it finds.");
-	}
-}
-
-/* Granting a role to a tenant: never a predefined role, nor another tenant's. */
-static void
-guard_membership(const Guarded *g, Oid granted, const char *granted_name, Oid member)
-{
-	const char *tenant = role_tenant(member);
-	const char *other;
-	const char *detail;
-
-	if (tenant == NULL || !OidIsValid(granted) ||
-		!(has_createrole_privilege(GetUserId()) || is_admin_of_role(GetUserId(), granted)))
-		return;
-	if (granted < FirstNormalObjectId)
-		detail = psprintf("\"%s\" is a role PostgreSQL defines.", granted_name);
-	else if ((other = role_tenant(granted)) != NULL && strcmp(other, tenant) != 0)
-		detail = psprintf("\"%s\" is tenant \"%s\"'s role.", granted_name, other);
-	else
-		return;
-	refuse(g, tenant, "role", GetUserNameFromId(member, false), ERRCODE_INSUFFICIENT_PRIVILEGE,
-		   psprintf("tenant role \"%s\" cannot be granted role \"%s\"", tenant, granted_name),
-		   detail,
-		   "A tenant holds the privileges tenancy.onboard() and tenancy.add_database() give it; grant privileges on objects in its own databases instead.");
-}
-
-static void
-guard_grant_role(const Guarded *g, const GrantRoleStmt *stmt)
-{
-	ListCell   *lr;
-	ListCell   *lm;
-
-	if (!stmt->is_grant)
-		return;
-	foreach(lr, stmt->granted_roles)
-	{
-		const char *name = lfirst_node(AccessPriv, lr)->priv_name;
-
-		foreach(lm, stmt->grantee_roles)
-			guard_membership(g, get_role_oid(name, true), name,
-							 rolespec_oid(lfirst_node(RoleSpec, lm)));
-	}
-}
-
-/* ALTER ROLE: attributes; ALTER GROUP ... ADD USER: a membership. */
-static void
-guard_alter_role(const Guarded *g, const AlterRoleStmt *stmt)
-{
-	ListCell   *lc;
-
-	guard_attributes(g, stmt);
-	if (stmt->action != +1)
-		return;
-	foreach(lc, stmt->options)
-	{
-		DefElem    *option = lfirst_node(DefElem, lc);
-		ListCell   *lm;
-
-		if (strcmp(option->defname, "rolemembers") != 0)
-			continue;
-		foreach(lm, (List *) option->arg)
-			guard_membership(g, rolespec_oid(stmt->role), get_rolespec_name(stmt->role),
-							 rolespec_oid(lfirst_node(RoleSpec, lm)));
-	}
+	refuse(g, tenant, "schema", "public", ERRCODE_INSUFFICIENT_PRIVILEGE,
+		   psprintf("schema public of tenant database \"%s\" cannot be %s",
+					get_database_name(MyDatabaseId), action),
+		   "It holds the privileges tenancy.onboard() gave the tenant.",
+		   "tenancy.remove_database() removes the whole database.");
 }
 
 static void
 guard_drop(const Guarded *g, const DropStmt *stmt)
 {
-	Oid			public = get_namespace_oid("public", true);
-	const char *tenant;
 	ListCell   *lc;
 
-	if (stmt->removeType != OBJECT_SCHEMA || !OidIsValid(public) ||
-		(tenant = tenant_of_object(DatabaseRelationId, MyDatabaseId)) == NULL ||
-		!pg_namespace_ownercheck(public, GetUserId()))
-		return;
-	foreach(lc, stmt->objects)
-		if (strcmp(strVal(lfirst(lc)), "public") == 0)
-		{
-			const char *datname = get_database_name(MyDatabaseId);
+	if (stmt->removeType == OBJECT_SCHEMA)
+		foreach(lc, stmt->objects)
+			guard_schema_public(g, strVal(lfirst(lc)), "dropped");
+}
 
-			refuse(g, tenant, "schema", "public", ERRCODE_INSUFFICIENT_PRIVILEGE,
-				   psprintf("schema public of tenant database \"%s\" cannot be dropped", datname),
-				   "It holds the privileges tenancy.onboard() gave the tenant.",
-				   "tenancy.remove_database() removes the whole database.");
-		}
+/* A copy of a tenant database would be readable by whoever owns the copy. */
+static void
+guard_copy(const Guarded *g, const char *datname)
+{
+	Oid			oid = get_database_oid(datname, true);
+	const char *tenant = OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
+
+	if (tenant && pg_database_ownercheck(oid, GetUserId()))
+		refuse(g, tenant, "database", datname, ERRCODE_INSUFFICIENT_PRIVILEGE,
+			   psprintf("tenant database \"%s\" cannot be copied", datname),
+			   psprintf("Only tenant \"%s\" may use its databases.", tenant),
+			   "New tenant databases are copied from tenancy.database_template.");
+}
+
+/* CREATE DATABASE ... TEMPLATE, ALTER DATABASE ... IS_TEMPLATE true */
+static void
+guard_database_options(const Guarded *g, const char *datname, const List *options)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *option = lfirst_node(DefElem, lc);
+
+		if (strcmp(option->defname, "template") == 0)
+			guard_copy(g, defGetString(option));
+		else if (datname && strcmp(option->defname, "is_template") == 0 && defGetBoolean(option))
+			guard_copy(g, datname);
+	}
 }
 
 static void
@@ -354,10 +297,21 @@ guard_statement(Node *stmt, const Guarded *g)
 				guard_database(g, ((RenameStmt *) stmt)->subname);
 			else if (((RenameStmt *) stmt)->renameType == OBJECT_ROLE)
 				guard_role(g, get_role_oid(((RenameStmt *) stmt)->subname, true));
+			else if (((RenameStmt *) stmt)->renameType == OBJECT_SCHEMA)
+				guard_schema_public(g, ((RenameStmt *) stmt)->subname, "renamed");
 			break;
 		case T_AlterOwnerStmt:
 			if (((AlterOwnerStmt *) stmt)->objectType == OBJECT_DATABASE)
 				guard_database(g, strVal(((AlterOwnerStmt *) stmt)->object));
+			else if (((AlterOwnerStmt *) stmt)->objectType == OBJECT_SCHEMA)
+				guard_schema_public(g, strVal(((AlterOwnerStmt *) stmt)->object), "given away");
+			break;
+		case T_CreatedbStmt:
+			guard_database_options(g, NULL, ((CreatedbStmt *) stmt)->options);
+			break;
+		case T_AlterDatabaseStmt:
+			guard_database_options(g, ((AlterDatabaseStmt *) stmt)->dbname,
+								   ((AlterDatabaseStmt *) stmt)->options);
 			break;
 		case T_DropOwnedStmt:
 			guard_owners(g, ((DropOwnedStmt *) stmt)->roles);
@@ -377,6 +331,9 @@ guard_statement(Node *stmt, const Guarded *g)
 			break;
 		case T_AlterRoleStmt:
 			guard_alter_role(g, (AlterRoleStmt *) stmt);
+			break;
+		case T_CreateRoleStmt:
+			guard_create_role(g, (CreateRoleStmt *) stmt);
 			break;
 		case T_DropStmt:
 			guard_drop(g, (DropStmt *) stmt);

@@ -7,15 +7,17 @@
  * database, with or without the extension: the row must be written
  * elsewhere and committed on its own.  The refusing backend hands the row
  * to a worker in a dynamic shared memory segment and waits until it is
- * written, or, once the worker has its copy, at most a few seconds (the
- * worker may wait for a lock the refused transaction holds; it finishes
- * when that transaction has rolled back).  The worker connects as the
+ * written, at most a few seconds (the worker may wait for a lock the
+ * refused transaction holds; it finishes when that transaction has rolled
+ * back, or gives up after lock_timeout).  A standby records nothing: it
+ * cannot write, and its workers would start only at promotion.  The worker connects as the
  * bootstrap superuser and writes the row as the audit writer always does,
  * as the extension's owner, with the refusing session's identity.
  */
 #include "hooks/hooks.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -24,13 +26,15 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
-#include "utils/timestamp.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-/* how long a refusal waits for its row once the worker has its copy */
+/* how long a refusal waits for its row, and the worker for a lock */
 #define RECORD_WAIT_MS 5000
+#define WORKER_LOCK_TIMEOUT "30s"
 
 #define NSTRINGS 8
 
@@ -90,6 +94,8 @@ refusal_audit_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(database, NULL, 0);
 	pgstat_report_appname("aurora_tenancy refusal audit");
+	/* the audit chain's lock may be held by anyone: no slot kept for long */
+	SetConfigOption("lock_timeout", WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -139,8 +145,7 @@ record_segment(const AuditContext *ctx, const AuditEntry *entry)
 
 /*
  * Waits until the row is written (NULL), the worker stopped without writing
- * it, or, once the worker has its copy, RECORD_WAIT_MS have passed; then
- * says why it is not written.
+ * it, or RECORD_WAIT_MS have passed; then says why it is not written.
  */
 static const char *
 await_record(BackgroundWorkerHandle *handle, RefusalRecord *record)
@@ -154,9 +159,9 @@ await_record(BackgroundWorkerHandle *handle, RefusalRecord *record)
 			return NULL;
 		if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
 			return record->recorded ? NULL : "its worker failed (the server log says why)";
-		if (record->copied &&
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), RECORD_WAIT_MS))
-			return "its worker is still waiting, for a lock this transaction may hold";
+		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), RECORD_WAIT_MS))
+			return record->copied ? "its worker is still waiting, for a lock this transaction may hold" :
+				"its worker did not start in time";
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -171,10 +176,18 @@ await_record(BackgroundWorkerHandle *handle, RefusalRecord *record)
 void
 record_refusal(const AuditContext *ctx, const AuditEntry *entry)
 {
-	dsm_segment *segment = record_segment(ctx, entry);
+	dsm_segment *segment;
 	BackgroundWorker worker = {0};
 	BackgroundWorkerHandle *handle;
 	const char *why;
+
+	if (RecoveryInProgress())
+	{
+		ereport(WARNING,
+				(errmsg("the refused statement is not recorded in the audit log: the server is a standby")));
+		return;
+	}
+	segment = record_segment(ctx, entry);
 
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;

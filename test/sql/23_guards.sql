@@ -44,8 +44,26 @@ GRANT pg_read_all_data TO regress_gd1;
 GRANT pg_read_server_files TO regress_gd2, regress_gd1;
 GRANT regress_gd2 TO regress_gd1;
 ALTER GROUP pg_write_all_data ADD USER regress_gd1;
+-- nor through a role in between
+CREATE ROLE regress_gd_mid;
+GRANT regress_gd_mid TO regress_gd1;
+GRANT pg_read_server_files TO regress_gd_mid;
+ALTER ROLE regress_gd_mid CREATEROLE;
+GRANT regress_gd2 TO regress_gd_mid;
+CREATE ROLE regress_gd_super SUPERUSER;
+GRANT regress_gd_super TO regress_gd_mid;
+CREATE ROLE regress_gd_new SUPERUSER ROLE regress_gd1;
+CREATE ROLE regress_gd_new IN ROLE pg_execute_server_program ADMIN regress_gd1;
+CREATE ROLE regress_gd_new IN ROLE regress_gd_super ROLE regress_gd_mid;
+-- copies of its databases
+ALTER DATABASE regress_gd1_db1 IS_TEMPLATE true;
+CREATE DATABASE regress_gd_copy TEMPLATE regress_gd1_db1;
+-- a marker naming another role's tenant
+SECURITY LABEL FOR aurora_tenancy ON ROLE regress_gd_mid IS 'tenant=regress_gd1';
 \c regress_gd1_db1
 DROP SCHEMA public CASCADE;
+ALTER SCHEMA public RENAME TO elsewhere;
+ALTER SCHEMA public OWNER TO regress_gd2;
 \c regression
 
 -- a role PostgreSQL itself refuses gets PostgreSQL's answer, and no audit
@@ -62,7 +80,10 @@ RESET ROLE;
 SELECT datname, datacl FROM pg_database WHERE datname LIKE 'regress_gd%' ORDER BY 1;
 SELECT rolname, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls
 FROM pg_roles WHERE rolname LIKE 'regress_gd%' ORDER BY 1;
-SELECT count(*) AS memberships FROM pg_auth_members WHERE member = 'regress_gd1'::regrole;
+SELECT r.rolname AS role, m.rolname AS member FROM pg_auth_members a
+JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+WHERE m.rolname LIKE 'regress_gd%' ORDER BY 1, 2;
+SELECT count(*) AS new_roles FROM pg_roles WHERE rolname = 'regress_gd_new';
 
 -- each refusal is in the audit log, with what was refused (no secret)
 SELECT operation, tenant, step, object_type, object_name, database, sqlstate, statement
@@ -105,12 +126,16 @@ SELECT tenancy.set_deletion_protection('regress_gd1', false);
 SELECT label FROM pg_shseclabel WHERE objoid = 'regress_gd1'::regrole AND provider = 'aurora_tenancy_guard';
 SELECT step, object_name, statement FROM tenancy.audit_log
 WHERE id > :start AND tenant = 'regress_gd1' AND step IN ('set_guard_label', 'set_deletion_protection') AND phase = 'done' ORDER BY id;
--- unprotected, a database may be dropped by hand (and check() says so) ...
+-- unprotected, a tenant role keeps its marker while it has a guard label
+-- (without it the login guard would not know it)
+SECURITY LABEL FOR aurora_tenancy ON ROLE regress_gd1 IS NULL;
+-- a database may be dropped by hand (and check() says so) ...
 DROP DATABASE regress_gd1_db2;
 SELECT object_name, problem FROM tenancy.check('regress_gd1');
 SELECT tenancy.repair('regress_gd1') > 0 AS repaired;
 -- ... still never opened to others
 GRANT CONNECT ON DATABASE regress_gd1_db2 TO PUBLIC;
+DROP ROLE regress_gd_mid, regress_gd_super;
 SELECT * FROM tenancy.offboard('regress_gd1');
 SELECT tenancy.set_deletion_protection('regress_gd2', false);
 SELECT tenant, dropped_databases FROM tenancy.offboard('regress_gd2');
