@@ -22,8 +22,10 @@ listen_addresses = '127.0.0.1@{[ $ipv6 ? ",::1" : "" ]}'
 password_encryption = 'scram-sha-256'
 restart_after_crash = on
 });
-# .2 and ::1 with SCRAM, .3 trusted: the guard does not care how one logs in
+# .1, .2 and ::1 with SCRAM, .3 trusted: the guard does not care how one logs in
+unlink($node->data_dir . '/pg_hba.conf');
 $node->append_conf('pg_hba.conf', qq{
+local all all trust
 host all all 127.0.0.1/32 scram-sha-256
 host all all 127.0.0.2/32 scram-sha-256
 host all all 127.0.0.3/32 trust
