@@ -440,13 +440,17 @@ chain_head(Relation rel, const CanonLayout *layout, int64 *id)
 	return hash;
 }
 
-/* The chain's lock: the same as pg_advisory_xact_lock(AUDIT_CHAIN_LOCK_CLASS, 0). */
+/*
+ * The chain's lock: an advisory lock (AUDIT_CHAIN_LOCK_CLASS, 0) that SQL's
+ * advisory lock functions cannot take (they use the last field 1 and 2), so
+ * that no role that may connect here can hold every operation up.
+ */
 static void
 lock_chain(void)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, AUDIT_CHAIN_LOCK_CLASS, 0, 2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, AUDIT_CHAIN_LOCK_CLASS, 0, 3);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 

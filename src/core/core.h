@@ -28,7 +28,7 @@
 /* classid of the lock on a database name being claimed: (5522767, hashtext(name)) */
 #define DATABASE_NAME_LOCK_CLASS 5522767
 
-/* classid of the audit chain's lock: pg_advisory_xact_lock(5522768, 0) */
+/* classid of the audit chain's lock (5522768, 0), one SQL cannot take (audit_chain.c) */
 #define AUDIT_CHAIN_LOCK_CLASS 5522768
 
 /* Who asked for an operation: the caller's identity, carried to the workers. */

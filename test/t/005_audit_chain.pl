@@ -203,7 +203,7 @@ $s1->query_until(qr/started/, "\\echo started\nSELECT changes FROM tenancy.onboa
 $s2->query_until(qr/started/, "\\echo started\nSELECT changes FROM tenancy.onboard('conc_b', ARRAY['db1', 'db2', 'db3']);\n");
 ok($node->poll_query_until($db, q{
 SELECT count(*) = 2 FROM pg_locks
-WHERE locktype = 'advisory' AND classid = 5522768 AND objid = 0 AND objsubid = 2 AND NOT granted}),
+WHERE locktype = 'advisory' AND classid = 5522768 AND objid = 0 AND objsubid = 3 AND NOT granted}),
 	'concurrent: both operations wait for the chain lock');
 $s3->query_safe('COMMIT');
 $s3->query_safe('CREATE TABLE public.c1 (a int); CREATE TABLE public.c2 (a int); CREATE TABLE public.c3 (a int)');
