@@ -1,11 +1,12 @@
 /*
  * hooks/hooks.h
  *		The guards in the server, installed when the library is in
- *		shared_preload_libraries: the login guard (ClientAuthentication_hook)
- *		and the object guard (ProcessUtility_hook), with the worker that
- *		records the object guard's refusals.  What they know of each tenant
- *		is in the shared catalogs: its markers and its guard label
- *		(core/guard_label.c).
+ *		shared_preload_libraries: the login guard (ClientAuthentication_hook,
+ *		login_guard.c) and the object guard (ProcessUtility_hook,
+ *		object_guard.c; its rules for roles in role_guard.c), with the worker
+ *		that records the object guard's refusals (refusal_audit.c).  What
+ *		they know of each tenant is in the shared catalogs: its markers and
+ *		its guard label (core/guard_label.c).
  */
 #ifndef AURORA_TENANCY_HOOKS_H
 #define AURORA_TENANCY_HOOKS_H
@@ -29,9 +30,9 @@ struct CreateRoleStmt;
 
 /* in object_guard.c */
 extern void ObjectGuardInit(void);
-extern void refuse(const Guarded *g, const char *tenant, const char *object_type,
-				   const char *object_name, int sqlerrcode, const char *message,
-				   const char *detail, const char *hint) pg_attribute_noreturn();
+extern void refuse_statement(const Guarded *g, const char *tenant, const char *object_type,
+							 const char *object_name, int sqlerrcode, const char *message,
+							 const char *detail, const char *hint) pg_attribute_noreturn();
 extern const char *role_tenant(Oid roleid);
 extern Oid	rolespec_oid(const struct RoleSpec *spec);
 

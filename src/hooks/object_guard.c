@@ -46,7 +46,7 @@ static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
 /* Records the refusal, then refuses. */
 void
-refuse(const Guarded *g, const char *tenant, const char *object_type,
+refuse_statement(const Guarded *g, const char *tenant, const char *object_type,
 	   const char *object_name, int sqlerrcode, const char *message,
 	   const char *detail, const char *hint)
 {
@@ -76,7 +76,7 @@ static void
 refuse_protected(const Guarded *g, const char *tenant, const char *object_type,
 				 const char *object_name)
 {
-	refuse(g, tenant, object_type, object_name, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+	refuse_statement(g, tenant, object_type, object_name, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 		   psprintf("tenant \"%s\" is protected against deletion", tenant),
 		   psprintf("%s is refused for its %s \"%s\", for every role, while it is protected.",
 					g->command, object_type, object_name),
@@ -207,7 +207,7 @@ guard_database_grant(const Guarded *g, const GrantStmt *stmt)
 				whom = psprintf("tenant \"%s\"", other);
 			else
 				continue;
-			refuse(g, tenant, "database", datname, ERRCODE_INSUFFICIENT_PRIVILEGE,
+			refuse_statement(g, tenant, "database", datname, ERRCODE_INSUFFICIENT_PRIVILEGE,
 				   psprintf("privileges on tenant database \"%s\" cannot be granted to %s", datname, whom),
 				   psprintf("Only tenant \"%s\" may use its databases.", tenant),
 				   "tenancy.onboard() and tenancy.add_database() grant the tenant what it needs.");
@@ -230,7 +230,7 @@ guard_schema_public(const Guarded *g, const char *schema, const char *action)
 		(tenant = tenant_of_object(DatabaseRelationId, MyDatabaseId)) == NULL ||
 		!pg_namespace_ownercheck(public, GetUserId()))
 		return;
-	refuse(g, tenant, "schema", "public", ERRCODE_INSUFFICIENT_PRIVILEGE,
+	refuse_statement(g, tenant, "schema", "public", ERRCODE_INSUFFICIENT_PRIVILEGE,
 		   psprintf("schema public of tenant database \"%s\" cannot be %s",
 					get_database_name(MyDatabaseId), action),
 		   "It holds the privileges tenancy.onboard() gave the tenant.",
@@ -255,7 +255,7 @@ guard_copy(const Guarded *g, const char *datname)
 	const char *tenant = OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
 
 	if (tenant && pg_database_ownercheck(oid, GetUserId()))
-		refuse(g, tenant, "database", datname, ERRCODE_INSUFFICIENT_PRIVILEGE,
+		refuse_statement(g, tenant, "database", datname, ERRCODE_INSUFFICIENT_PRIVILEGE,
 			   psprintf("tenant database \"%s\" cannot be copied", datname),
 			   psprintf("Only tenant \"%s\" may use its databases.", tenant),
 			   "New tenant databases are copied from tenancy.database_template.");

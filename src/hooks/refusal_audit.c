@@ -36,7 +36,7 @@
 #define RECORD_WAIT_MS 5000
 #define WORKER_LOCK_TIMEOUT "30s"
 
-#define NSTRINGS 8
+#define NSTRINGS 8				/* the text fields of an AuditEntry */
 
 typedef struct RefusalRecord
 {

@@ -155,7 +155,7 @@ guard_membership(const Guarded *g, Oid granted, const char *granted_name, Oid me
 		char	   *why = reaches_out_of_bounds(granted, tenant);
 
 		if (why)
-			refuse(g, tenant, "role", member_name, ERRCODE_INSUFFICIENT_PRIVILEGE,
+			refuse_statement(g, tenant, "role", member_name, ERRCODE_INSUFFICIENT_PRIVILEGE,
 				   strcmp(member_name, tenant) == 0 ?
 				   psprintf("tenant role \"%s\" cannot be granted role \"%s\"", tenant, granted_name) :
 				   psprintf("role \"%s\" cannot be granted role \"%s\": tenant \"%s\" is a member of it",
@@ -198,7 +198,7 @@ guard_alter_role(const Guarded *g, const AlterRoleStmt *stmt)
 			const char *tenant = lfirst(lc);
 			const char *name = GetUserNameFromId(role, false);
 
-			refuse(g, tenant, "role", name, ERRCODE_INSUFFICIENT_PRIVILEGE,
+			refuse_statement(g, tenant, "role", name, ERRCODE_INSUFFICIENT_PRIVILEGE,
 				   strcmp(name, tenant) == 0 ?
 				   psprintf("tenant role \"%s\" cannot be given %s", tenant, attribute) :
 				   psprintf("role \"%s\" cannot be given %s: tenant \"%s\" is a member of it",
@@ -263,7 +263,7 @@ guard_create_role(const Guarded *g, const CreateRoleStmt *stmt)
 				why = reaches_out_of_bounds(in_role, tenant);
 		}
 		if (why)
-			refuse(g, tenant, "role", stmt->role, ERRCODE_INSUFFICIENT_PRIVILEGE,
+			refuse_statement(g, tenant, "role", stmt->role, ERRCODE_INSUFFICIENT_PRIVILEGE,
 				   psprintf("tenant \"%s\" cannot be made a member of new role \"%s\"", tenant, stmt->role),
 				   why, GUARD_HINT);
 	}
