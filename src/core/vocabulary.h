@@ -66,6 +66,7 @@
 /* repair */
 #define STEP_ROLE_ATTRIBUTES	"role_attributes"
 #define STEP_REVOKE_MEMBER		"revoke_member"
+#define STEP_REVOKE_MEMBERSHIP	"revoke_membership"
 #define STEP_REVOKE_GRANTEE		"revoke_grantee"
 #define STEP_UNMARK_ROLE		"unmark_role"
 #define STEP_UNMARK_DATABASE	"unmark_database"

@@ -88,6 +88,16 @@ typedef struct DatabaseState
 								 * holding privileges on it, sorted */
 } DatabaseState;
 
+/*
+ * A role the tenant role is a member of, through which it reaches a role no
+ * tenant may: why names that role and says what it is.
+ */
+typedef struct RoleReach
+{
+	const char *role;
+	const char *why;
+} RoleReach;
+
 /* An audit intent with no outcome, of an operation no longer running. */
 typedef struct OpenIntent
 {
@@ -117,6 +127,8 @@ typedef struct TenantSnapshot
 											 * cannot remove: from PostgreSQL
 											 * 16 only the grantor (or a
 											 * superuser) can */
+	List	   *role_reaches;	/* RoleReach *, the tenant role's own
+								 * memberships that reach too far */
 	const char *caller;			/* current user: the admin of offboarding */
 	bool		caller_is_superuser;
 	bool		caller_can_createrole;

@@ -70,6 +70,20 @@ plan_role(List *plan, const Tenant *t, const TenantSnapshot *snap)
 		 strcmp(snap->role_guard_label, guard_label(t->deletion_protection, t->allowed_ips)) != 0))
 		plan = plan_guard_label(plan, t->name, t->deletion_protection, t->allowed_ips);
 
+	/* no tenant reaches a predefined, privileged or other tenant's role */
+	foreach(lc, snap->role_reaches)
+	{
+		const RoleReach *reach = lfirst(lc);
+
+		plan = lappend(plan, make_step(STEP_REVOKE_MEMBERSHIP, "role", t->name, NULL,
+									   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members a"
+												" WHERE a.roleid = %s AND a.member = %s)",
+												role_oid_sql(reach->role), role_oid_sql(t->name)),
+									   psprintf("REVOKE %s FROM %s", quote_identifier(reach->role), role),
+									   psprintf("the tenant role is a member of role \"%s\" and so reaches %s",
+												reach->role, reach->why)));
+	}
+
 	/* nobody, the admin included, is a member of a tenant role */
 	foreach(lc, snap->role_members)
 	{

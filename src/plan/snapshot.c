@@ -57,6 +57,9 @@
  *				tenant lacks one)
  *	member		name a member of the tenant role; flag whether the caller
  *				can revoke it
+ *	reaches		name a role the tenant role is a member of, through which
+ *				it reaches one no tenant may (see hooks/role_guard.c); flag
+ *				the first such role and why
  *	grantee		name a role but the owner and the tenant holding
  *				privileges on a registered database
  *	marked		datname a database with a marker that none of the tenants
@@ -146,6 +149,19 @@ cluster_states_sql(bool template)
 					 " JOIN pg_catalog.pg_roles m ON m.oid = a.member, caller c"
 					 " WHERE " MEMBERSHIP_CONFERS_SQL("a")
 					 " GROUP BY a.tenant, m.rolname"
+					 " UNION ALL SELECT 'reaches', t.tenant, NULL, d.rolname::pg_catalog.text, w.why, NULL, NULL, NULL"
+					 " FROM tenant t JOIN pg_catalog.pg_auth_members a ON a.member = t.oid AND " MEMBERSHIP_CONFERS_SQL("a")
+					 " JOIN pg_catalog.pg_roles d ON d.oid = a.roleid,"
+					 " LATERAL (WITH RECURSIVE up(oid) AS (SELECT d.oid UNION SELECT m.roleid"
+					 " FROM pg_catalog.pg_auth_members m JOIN up ON m.member = up.oid WHERE " MEMBERSHIP_CONFERS_SQL("m") ")"
+					 " SELECT pg_catalog.quote_ident(r.rolname) || CASE WHEN r.oid < 16384 THEN ', a role PostgreSQL defines'"
+					 " WHEN r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls"
+					 " THEN ', which has SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS'"
+					 " ELSE ', another tenant''s role' END AS why"
+					 " FROM up JOIN pg_catalog.pg_roles r ON r.oid = up.oid"
+					 " WHERE r.oid < 16384 OR r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication"
+					 " OR r.rolbypassrls OR (r.rolname <> t.tenant AND %s)"
+					 " ORDER BY r.rolname LIMIT 1) w"
 					 " UNION ALL SELECT DISTINCT 'grantee', x.tenant, x.datname, r.rolname::pg_catalog.text,"
 					 " NULL, NULL, NULL, NULL"
 					 " FROM (SELECT * FROM databases WHERE others IS NOT NULL) x,"
@@ -166,6 +182,7 @@ cluster_states_sql(bool template)
 					 " AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
 					 " AND l.provider = '" GUARD_PROVIDER "')",
 					 marker_text_sql(true, "t.oid"), marker_text_sql(false, "x.oid"),
+					 marker_present_sql(true, "r.oid"),
 					 marker_text_sql(false, "d.oid"), marker_present_sql(false, "d.oid"));
 	return sql.data;
 }
@@ -425,6 +442,14 @@ read_cluster_states(List *tenants, TenantSnapshot **snaps, HTAB *index, bool tem
 			snap->role_can_login = is_true(flag2);
 			snap->role_connection_limit = pg_strtoint32(flag3);
 			snap->role_in_iam_role = is_true(flag4);
+		}
+		else if (strcmp(kind, "reaches") == 0)
+		{
+			RoleReach  *reach = palloc(sizeof(RoleReach));
+
+			reach->role = name;
+			reach->why = flag;
+			snap->role_reaches = lappend(snap->role_reaches, reach);
 		}
 		else if (strcmp(kind, "member") == 0)
 		{

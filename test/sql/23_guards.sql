@@ -113,6 +113,13 @@ SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_gd_plain IS 'deletion_pr
 SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_gd_plain IS 'deletion_protection=on';
 DROP ROLE regress_gd_plain;
 
+-- a role in between made SUPERUSER in the catalog (no guard stops that):
+-- check() reports the tenant's membership, repair() revokes it
+UPDATE pg_authid SET rolsuper = true WHERE rolname = 'regress_gd_mid';
+SELECT object_type, object_name, problem, fix FROM tenancy.check('regress_gd1');
+SELECT tenancy.repair('regress_gd1');
+SELECT count(*) AS memberships FROM pg_auth_members WHERE member = 'regress_gd1'::regrole;
+
 -- a guard label edited in the catalog is reported and put back
 UPDATE pg_shseclabel SET label = 'deletion_protection=off'
 WHERE objoid = 'regress_gd1'::regrole AND provider = 'aurora_tenancy_guard';

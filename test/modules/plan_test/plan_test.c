@@ -15,6 +15,7 @@
  *				"databases": [{"short": "db1", "name": "t_db1"}]},
  *	 "snapshot": {"role_exists": true, "role_marked_for": "t",
  *				  "role_members": [], "caller": "admin",
+ *				  "role_reaches": [{"role": "r", "why": "..."}],
  *				  "caller_is_superuser": false, "session_user": "admin",
  *				  "databases": [{"name": "t_db1", "exists": true,
  *								 "marked_for": "t", "can_connect": true,
@@ -119,6 +120,14 @@ read_state(json_t *root, Tenant *t, TenantSnapshot *snap)
 	snap->role_guard_label = item == NULL ? guard_label(t->deletion_protection, t->allowed_ips) :
 		json_is_string(item) ? json_string_value(item) : NULL;
 	snap->role_members = strings_of(sj, "role_members");
+	json_array_foreach(json_object_get(sj, "role_reaches"), i, item)
+	{
+		RoleReach  *reach = palloc(sizeof(RoleReach));
+
+		reach->role = text_of(item, "role");
+		reach->why = text_of(item, "why");
+		snap->role_reaches = lappend(snap->role_reaches, reach);
+	}
 	snap->caller = text_of(sj, "caller");
 	snap->caller_is_superuser = bool_of(sj, "caller_is_superuser");
 	snap->session_user_name = text_of(sj, "session_user");

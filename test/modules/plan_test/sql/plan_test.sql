@@ -34,6 +34,14 @@ SELECT step, statement FROM plan_test.steps('repair',
                  "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1", "can_connect": true}]}}',
   deep => false);
 
+-- a membership of the tenant role through which it reaches too far: revoked
+SELECT step, statement FROM plan_test.steps('repair',
+  '{"tenant": {"name": "t1", "databases": [{"short": "db1", "name": "t1_db1"}]},
+    "snapshot": {"role_exists": true, "role_marked_for": "t1", "session_user": "admin",
+                 "role_reaches": [{"role": "helper", "why": "pg_read_server_files, a role PostgreSQL defines"}],
+                 "databases": [{"name": "t1_db1", "exists": true, "marked_for": "t1", "can_connect": true}]}}',
+  deep => false);
+
 -- a role with the tenant's name and another marker: one report, nothing else
 SELECT step, object_name, statement FROM plan_test.steps('repair',
   '{"tenant": {"name": "t1", "databases": [{"short": "db1", "name": "t1_db1"}]},
