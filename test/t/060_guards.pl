@@ -9,6 +9,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes;
 use FindBin;
 use lib $FindBin::RealBin;
 use SourceAddress;
@@ -186,6 +187,20 @@ like($err, qr/WARNING:  the refused statement is not recorded in the audit log o
 like($err, qr/tenant "client01" is protected against deletion/, 'and the statement is refused all the same');
 $node->append_conf('postgresql.conf', "tenancy.control_database = 'postgres'\n");
 $node->reload;
+
+# chained with a hook loaded before it (auth_delay): both act
+$node->adjust_conf('postgresql.conf', 'shared_preload_libraries', "'auth_delay,aurora_tenancy'");
+$node->append_conf('postgresql.conf', "auth_delay.milliseconds = 500\n");
+$node->restart;
+{
+	my $start = [ Time::HiRes::gettimeofday() ];
+	refused('127.0.0.1', 'client01', 'wrong', 'client01_db1', qr/password authentication failed/,
+		'with auth_delay loaded first: a wrong password fails');
+	cmp_ok(Time::HiRes::tv_interval($start), '>=', 0.5, 'after auth_delay\'s delay: the hook before ours ran');
+	refused('127.0.0.2', 'client01', $pw1, 'client01_db1', $from, 'and ours refuses as before');
+}
+$node->adjust_conf('postgresql.conf', 'shared_preload_libraries', "'aurora_tenancy'");
+$node->restart;
 
 # the exemption is no setting
 ($ret, $out, $err) = $node->psql('postgres', 'SET tenancy.step_running = on');
