@@ -15,6 +15,7 @@
  */
 #include "core/core.h"
 
+#include "access/transam.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_authid.h"
 #include "commands/seclabel.h"
@@ -129,6 +130,11 @@ check_guard_relabel(const ObjectAddress *object, const char *seclabel)
 	if (seclabel != NULL)
 		foreach(lc, guard.allowed_ips)
 			(void) DirectFunctionCall1(cidr_in, CStringGetDatum(lfirst(lc)));
+	if (seclabel != NULL && (object->objectId < FirstNormalObjectId || superuser_arg(object->objectId)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("role \"%s\" cannot be a tenant's", GetUserNameFromId(object->objectId, false)),
+				 errdetail("It is a superuser or a role PostgreSQL defines.")));
 	if (step_running)
 		return;
 	if (seclabel != NULL && superuser() && GetSecurityLabel(object, GUARD_PROVIDER) == NULL)

@@ -11,6 +11,7 @@
  */
 #include "core/core.h"
 
+#include "access/transam.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
@@ -52,6 +53,15 @@ check_marker_relabel(const ObjectAddress *object, const char *seclabel)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("tenant markers are set only by aurora_tenancy"),
 				 errhint("Use the tenancy functions to create and change tenants.")));
+	/* a tenant is never a superuser or a role PostgreSQL defines: a marker
+	 * would lock such a role into the tenant's databases */
+	if (object->classId == AuthIdRelationId && seclabel != NULL &&
+		(object->objectId < FirstNormalObjectId || superuser_arg(object->objectId)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("role \"%s\" cannot be a tenant's",
+						GetUserNameFromId(object->objectId, false)),
+				 errdetail("It is a superuser or a role PostgreSQL defines.")));
 	/* a role is the tenant of its own name, or none: a marker naming
 	 * another would lock that role into the tenant's databases */
 	if (object->classId == AuthIdRelationId && seclabel != NULL &&

@@ -37,6 +37,7 @@ extern const char *role_tenant(Oid roleid);
 extern Oid	rolespec_oid(const struct RoleSpec *spec);
 
 /* in role_guard.c */
+extern List *tenants_within(Oid role);
 extern void guard_alter_role(const Guarded *g, const struct AlterRoleStmt *stmt);
 extern void guard_grant_role(const Guarded *g, const struct GrantRoleStmt *stmt);
 extern void guard_create_role(const Guarded *g, const struct CreateRoleStmt *stmt);

@@ -118,7 +118,10 @@ guard_role(const Guarded *g, Oid roleid)
 		refuse_protected(g, tenant, "role", GetUserNameFromId(roleid, false));
 }
 
-/* DROP OWNED, REASSIGN OWNED BY roles: their members'. */
+/*
+ * DROP OWNED, REASSIGN OWNED BY roles: their members'.  The tenant itself
+ * only drops or hands over what it owns, as it may object by object.
+ */
 static void
 guard_owners(const Guarded *g, const List *roles)
 {
@@ -129,7 +132,8 @@ guard_owners(const Guarded *g, const List *roles)
 		Oid			roleid = rolespec_oid(lfirst_node(RoleSpec, lc));
 		const char *tenant = role_tenant(roleid);
 
-		if (tenant && has_privs_of_role(GetUserId(), roleid) && tenant_protected(tenant))
+		if (tenant && roleid != GetUserId() && has_privs_of_role(GetUserId(), roleid) &&
+			tenant_protected(tenant))
 			refuse_protected(g, tenant, "role", GetUserNameFromId(roleid, false));
 	}
 }
@@ -198,14 +202,18 @@ guard_database_grant(const Guarded *g, const GrantStmt *stmt)
 		{
 			RoleSpec   *grantee = lfirst_node(RoleSpec, lg);
 			Oid			roleid = rolespec_oid(grantee);
-			const char *other = role_tenant(roleid);
-			const char *whom;
+			const char *whom = NULL;
+			ListCell   *lt;
 
 			if (grantee->roletype == ROLESPEC_PUBLIC)
 				whom = "PUBLIC";
-			else if (other && strcmp(other, tenant) != 0)
-				whom = psprintf("tenant \"%s\"", other);
-			else
+			else if (OidIsValid(roleid))
+				foreach(lt, tenants_within(roleid))
+					if (whom == NULL && strcmp(lfirst(lt), tenant) != 0)
+						whom = role_tenant(roleid) ? psprintf("tenant \"%s\"", (char *) lfirst(lt)) :
+							psprintf("role \"%s\" (tenant \"%s\" is a member of it)",
+									 GetUserNameFromId(roleid, false), (char *) lfirst(lt));
+			if (whom == NULL)
 				continue;
 			refuse_statement(g, tenant, "database", datname, ERRCODE_INSUFFICIENT_PRIVILEGE,
 				   psprintf("privileges on tenant database \"%s\" cannot be granted to %s", datname, whom),

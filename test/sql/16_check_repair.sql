@@ -14,7 +14,8 @@ UPDATE pg_authid SET rolcreatedb = true, rolbypassrls = true WHERE rolname = 're
 REVOKE TEMPORARY ON DATABASE regress_r1_db2 FROM regress_r1;
 CREATE ROLE regress_r1_intruder;
 GRANT CONNECT ON DATABASE regress_r1_db2 TO regress_r1_intruder;
-GRANT regress_r1 TO regress_r1_intruder;
+INSERT INTO pg_auth_members (roleid, member, grantor, admin_option)
+VALUES ('regress_r1'::regrole, 'regress_r1_intruder'::regrole, 'postgres'::regrole, false);
 GRANT rds_iam TO regress_r1;
 \c regress_r1_db2
 GRANT USAGE ON SCHEMA public TO PUBLIC;

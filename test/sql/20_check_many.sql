@@ -15,7 +15,8 @@ WHERE datname = 'regress_m3_db1';
 UPDATE pg_shseclabel SET label = 'tenant=regress_m1'
 WHERE objoid = (SELECT oid FROM pg_database WHERE datname = 'regress_m2_db2') AND provider = 'aurora_tenancy';
 CREATE ROLE regress_m_member;
-GRANT regress_m3 TO regress_m_member;
+INSERT INTO pg_auth_members (roleid, member, grantor, admin_option)
+VALUES ('regress_m3'::regrole, 'regress_m_member'::regrole, 'postgres'::regrole, false);
 \c regress_m3_db1
 GRANT USAGE ON SCHEMA public TO PUBLIC;
 \c regression

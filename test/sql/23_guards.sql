@@ -55,11 +55,23 @@ GRANT regress_gd_super TO regress_gd_mid;
 CREATE ROLE regress_gd_new SUPERUSER ROLE regress_gd1;
 CREATE ROLE regress_gd_new IN ROLE pg_execute_server_program ADMIN regress_gd1;
 CREATE ROLE regress_gd_new IN ROLE regress_gd_super ROLE regress_gd_mid;
+-- nor is a tenant role granted to anyone (who could act as the tenant
+-- past its allowed IPs)
+GRANT regress_gd1 TO regress_gd_mid;
+ALTER GROUP regress_gd1 ADD USER regress_gd_mid;
+CREATE ROLE regress_gd_new LOGIN IN ROLE regress_gd1;
+-- nor its databases to a role another tenant is a member of
+CREATE ROLE regress_gd_group;
+GRANT regress_gd_group TO regress_gd2;
+GRANT CONNECT ON DATABASE regress_gd1_db1 TO regress_gd_group;
+DROP ROLE regress_gd_group;
 -- copies of its databases
 ALTER DATABASE regress_gd1_db1 IS_TEMPLATE true;
 CREATE DATABASE regress_gd_copy TEMPLATE regress_gd1_db1;
--- a marker naming another role's tenant
+-- a marker naming another role's tenant, or on a superuser
 SECURITY LABEL FOR aurora_tenancy ON ROLE regress_gd_mid IS 'tenant=regress_gd1';
+SECURITY LABEL FOR aurora_tenancy ON ROLE postgres IS 'tenant=postgres';
+SECURITY LABEL FOR aurora_tenancy_guard ON ROLE postgres IS 'deletion_protection=on';
 \c regress_gd1_db1
 DROP SCHEMA public CASCADE;
 ALTER SCHEMA public RENAME TO elsewhere;
@@ -67,12 +79,15 @@ ALTER SCHEMA public OWNER TO regress_gd2;
 \c regression
 
 -- a role PostgreSQL itself refuses gets PostgreSQL's answer, and no audit
--- row: nobody unprivileged can fill the audit log with refusals
+-- row: nobody unprivileged can fill the audit log with refusals; and a
+-- tenant drops or hands over what it owns (as it may object by object)
 SET ROLE regress_gd2;
 DROP DATABASE regress_gd1_db1;
 GRANT CONNECT ON DATABASE regress_gd1_db1 TO PUBLIC;
 DROP OWNED BY regress_gd1;
 ALTER ROLE regress_gd1 SUPERUSER;
+REASSIGN OWNED BY regress_gd2 TO regress_gd1;
+DROP OWNED BY regress_gd2;
 RESET ROLE;
 \set VERBOSITY default
 
