@@ -379,10 +379,12 @@ plan_cluster_problems(void)
 
 	/* OFFSET 0: "who" only for the unmarked databases, not for every tenant's */
 	catalog_execute_kept(&open_databases,
-						 psprintf("SELECT * FROM (SELECT d.datname, CASE WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
+	/* the tenant roles found once, not once a database (there may be thousands of roles) */
+						 psprintf("WITH tenant_roles AS MATERIALIZED (SELECT r.oid, r.rolname FROM pg_catalog.pg_roles r WHERE %s)"
+								  " SELECT * FROM (SELECT d.datname, CASE WHEN pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')"
 								  " THEN 'PUBLIC' ELSE (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ' ORDER BY r.rolname)"
-								  " FROM pg_catalog.pg_roles r WHERE %s"
-								  " AND pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT')) END AS who"
+								  " FROM tenant_roles r"
+								  " WHERE pg_catalog.has_database_privilege(r.oid, d.oid, 'CONNECT')) END AS who"
 								  " FROM pg_catalog.pg_database d WHERE d.datallowconn AND NOT %s"
 								  " OFFSET 0) d WHERE who IS NOT NULL ORDER BY 1",
 								  marker_present_sql(true, "r.oid"), marker_present_sql(false, "d.oid")),

@@ -158,7 +158,8 @@ cluster_states_sql(bool template)
 					 " WHEN r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls"
 					 " THEN ', which has SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS'"
 					 " ELSE ', another tenant''s role' END AS why"
-					 " FROM up JOIN pg_catalog.pg_roles r ON r.oid = up.oid"
+	/* OFFSET 0: each role of the chain looked up by OID, the filter after */
+					 " FROM up, LATERAL (SELECT * FROM pg_catalog.pg_roles r WHERE r.oid = up.oid OFFSET 0) r"
 					 " WHERE r.oid < 16384 OR r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolreplication"
 					 " OR r.rolbypassrls OR (r.rolname <> t.tenant AND %s)"
 					 " ORDER BY r.rolname LIMIT 1) w"
