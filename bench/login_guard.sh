@@ -35,6 +35,9 @@
 # written on, trust or SCRAM alike): it does not drown the difference.
 # AUTH=trust measures without it.
 #
+# PRELOAD=<libraries> preloads those instead (calibration: what preloading
+# any library costs here, e.g. PRELOAD=auth_delay).
+#
 # Usage (root): bench/login_guard.sh [SECONDS=5] [ROUNDS=11]
 # (about 2 x (SECONDS + 0.3) x ROUNDS + 20 s: 2.5 minutes by default).
 # BENCH_PORT (default 54337) and BENCH_PORT+1 are the clusters' ports;
@@ -47,6 +50,7 @@ auth=${AUTH:-scram-sha-256}
 [ "$auth" = scram ] && auth=scram-sha-256
 port=${BENCH_PORT:-54337}
 sequential=${SEQUENTIAL:-0}
+preload=${PRELOAD:-aurora_tenancy}
 . bench/common.sh
 tools/setup
 . tools/cluster.sh
@@ -76,9 +80,9 @@ setup() {
     psql -d postgres -At -c "SELECT pg_reload_conf()" >/dev/null
 }
 setup base
-setup preload "shared_preload_libraries = 'aurora_tenancy'"
+setup preload "shared_preload_libraries = '$preload'"
 preloaded() { PGHOST=$bench_dir/$1 PGPORT=${cluster_port[$1]} psql -d postgres -At -c 'SHOW shared_preload_libraries'; }
-[ "$(preloaded base)" = "" ] && [ "$(preloaded preload)" = aurora_tenancy ]
+[ "$(preloaded base)" = "" ] && [ "$(preloaded preload)" = "$preload" ]
 
 # server CPU so far, in clock ticks: the postmaster's own and its reaped
 # children's (every backend that has exited)
