@@ -39,6 +39,18 @@ plan_unmark(const char *object_type, const char *name, const char *marker)
 							  object_type, marker));
 }
 
+/* A guard label on a role that is no registered tenant's. */
+static Step *
+plan_unguard(const char *role, const char *label)
+{
+	return make_step(STEP_UNMARK_ROLE, "role", role, NULL,
+					 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
+							  " WHERE l.objoid = %s AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
+							  " AND l.provider = '" GUARD_PROVIDER "')", role_oid_sql(role)),
+					 psprintf("SECURITY LABEL FOR " GUARD_PROVIDER " ON ROLE %s IS NULL", quote_identifier(role)),
+					 psprintf("the role carries the guard label \"%s\" but the registry does not list it", label));
+}
+
 /*
  * What the tenant role must be, besides existing.  Like every step of
  * repair's plans that the cluster-wide catalogs can decide, a step is
@@ -427,14 +439,23 @@ plan_orphans(void)
 						 " UNION ALL SELECT 'database', o.datname::text, l.label, 0"
 						 " FROM pg_catalog.pg_shseclabel l JOIN pg_catalog.pg_database o ON o.oid = l.objoid"
 						 " WHERE l.classoid = 'pg_catalog.pg_database'::regclass AND l.provider = '" MARKER_PROVIDER "'"
-						 ") m WHERE NOT EXISTS (SELECT 1 FROM tenancy.registry r WHERE m.label = 'tenant=' || r.name)"
+						 " UNION ALL SELECT 'guard', o.rolname::text, l.label, 2"
+						 " FROM pg_catalog.pg_shseclabel l JOIN pg_catalog.pg_roles o ON o.oid = l.objoid"
+						 " WHERE l.classoid = 'pg_catalog.pg_authid'::regclass AND l.provider = '" GUARD_PROVIDER "'"
+						 ") m WHERE NOT EXISTS (SELECT 1 FROM tenancy.registry r"
+						 " WHERE CASE m.kind WHEN 'guard' THEN m.name = r.name ELSE m.label = 'tenant=' || r.name END)"
 						 " ORDER BY m.ord, m.name", 0, NULL);
 	rows = SPI_tuptable;
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)
-		plan = lappend(plan, plan_unmark(SPI_getvalue(rows->vals[i], rows->tupdesc, 1),
-										 SPI_getvalue(rows->vals[i], rows->tupdesc, 2),
-										 SPI_getvalue(rows->vals[i], rows->tupdesc, 3)));
+	{
+		const char *kind = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
+		const char *name = SPI_getvalue(rows->vals[i], rows->tupdesc, 2);
+		const char *label = SPI_getvalue(rows->vals[i], rows->tupdesc, 3);
+
+		plan = lappend(plan, strcmp(kind, "guard") == 0 ? plan_unguard(name, label) :
+					   plan_unmark(kind, name, label));
+	}
 	return plan_unfinished(plan, read_orphaned_unfinished());
 }
 

@@ -164,5 +164,14 @@ SELECT tenant, dropped_databases FROM tenancy.offboard('regress_gd2');
 SELECT count(*) AS guard_labels_left FROM pg_shseclabel WHERE provider = 'aurora_tenancy_guard'
 AND objoid NOT IN (SELECT oid FROM pg_roles);
 
+-- a guard label on a role the registry does not know (a superuser's
+-- restore of it, say): reported and removed
+CREATE ROLE regress_gd_restored;
+SECURITY LABEL FOR aurora_tenancy_guard ON ROLE regress_gd_restored IS 'deletion_protection=on';
+SELECT object_type, object_name, problem, fix FROM tenancy.check() WHERE object_name = 'regress_gd_restored';
+SELECT tenancy.repair() > 0 AS repaired;
+SELECT count(*) AS guard_labels FROM pg_shseclabel WHERE objoid = 'regress_gd_restored'::regrole;
+DROP ROLE regress_gd_restored;
+
 -- the login guard counts refusals here (TAP tests log in): none yet
 SELECT * FROM tenancy.login_refusals;
