@@ -167,6 +167,7 @@ extern bool step_running;
 extern void MarkerInit(void);
 extern char *tenant_of_object(Oid classid, Oid objid);
 extern char *tenant_marker(const char *tenant);
+extern char *shared_label_sql(const char *provider, bool role, const char *oid_expr);
 extern char *marker_text_sql(bool role, const char *oid_expr);
 extern char *marker_present_sql(bool role, const char *oid_expr);
 extern char *marker_nonce(bool role, const char *name, const char *tenant, bool create);
@@ -185,7 +186,8 @@ typedef struct TenantGuard
 
 /* in guard_label.c */
 extern char *guard_label(bool deletion_protection, const char *allowed_ips);
-extern bool role_guard(Oid roleid, TenantGuard *guard);
+extern char *guard_label_statement(const char *role, const char *label);
+extern bool guard_of_role(Oid roleid, TenantGuard *guard);
 extern bool tenant_protected(const char *tenant);
 extern void GuardLabelInit(void);
 

@@ -41,6 +41,14 @@ guard_label(bool deletion_protection, const char *allowed_ips)
 	return buf.data;
 }
 
+/* The statement that gives a role its guard label (NULL: takes it away). */
+char *
+guard_label_statement(const char *role, const char *label)
+{
+	return psprintf("SECURITY LABEL FOR " GUARD_PROVIDER " ON ROLE %s IS %s",
+					quote_identifier(role), label ? quote_literal_cstr(label) : "NULL");
+}
+
 /* Reads a guard label; false if it is not one.  The CIDRs are not checked. */
 static bool
 parse_guard_label(const char *label, TenantGuard *guard)
@@ -85,7 +93,7 @@ parse_guard_label(const char *label, TenantGuard *guard)
  * catalogs, through GetSecurityLabel().
  */
 bool
-role_guard(Oid roleid, TenantGuard *guard)
+guard_of_role(Oid roleid, TenantGuard *guard)
 {
 	ObjectAddress role = {AuthIdRelationId, roleid, 0};
 	char	   *label;
@@ -105,7 +113,7 @@ tenant_protected(const char *tenant)
 {
 	TenantGuard guard;
 
-	return role_guard(get_role_oid(tenant, true), &guard) && guard.deletion_protection;
+	return guard_of_role(get_role_oid(tenant, true), &guard) && guard.deletion_protection;
 }
 
 /*

@@ -129,16 +129,23 @@ shared_catalog(bool role)
 	return role ? "pg_authid" : "pg_database";
 }
 
+/* SQL: the label of a provider on the role or database with OID oid_expr, or NULL. */
+char *
+shared_label_sql(const char *provider, bool role, const char *oid_expr)
+{
+	return psprintf("(SELECT l.label FROM pg_catalog.pg_shseclabel l WHERE l.objoid = %s"
+					" AND l.classoid = 'pg_catalog.%s'::pg_catalog.regclass"
+					" AND l.provider = '%s')",
+					oid_expr, shared_catalog(role), provider);
+}
+
 /* SQL: the marker text of the role or database with OID oid_expr, or NULL. */
 char *
 marker_text_sql(bool role, const char *oid_expr)
 {
 	if (current_cluster)
 		return psprintf("pg_catalog.shobj_description(%s, '%s')", oid_expr, shared_catalog(role));
-	return psprintf("(SELECT l.label FROM pg_catalog.pg_shseclabel l WHERE l.objoid = %s"
-					" AND l.classoid = 'pg_catalog.%s'::pg_catalog.regclass"
-					" AND l.provider = '" MARKER_PROVIDER "')",
-					oid_expr, shared_catalog(role));
+	return shared_label_sql(MARKER_PROVIDER, role, oid_expr);
 }
 
 /* SQL: does the role or database with OID oid_expr carry a marker at all? */

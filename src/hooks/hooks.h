@@ -16,11 +16,11 @@
 /* in login_guard.c */
 extern void LoginGuardInit(void);
 
-/* A statement the object guard looks at: its text as sent, its command tag. */
+/* A statement the object guard looks at, and the query string it came in. */
 typedef struct Guarded
 {
-	const char *text;
-	const char *command;
+	const struct PlannedStmt *pstmt;
+	const char *query;
 } Guarded;
 
 struct RoleSpec;

@@ -195,7 +195,7 @@ login_guard(Port *port, int status)
 
 	client_address(port, client, sizeof(client));
 	local = port->raddr.addr.ss_family == AF_UNIX;
-	role_guard(role, &guard);
+	guard_of_role(role, &guard);
 	if (guard.allowed_ips != NIL &&
 		(local ? !tenancy_allow_local_logins : !address_allowed(client, guard.allowed_ips)))
 	{

@@ -44,6 +44,18 @@
 
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
+/* The statement's own text, as sent (read only when it is refused). */
+static char *
+statement_text(const Guarded *g)
+{
+	int			location = Max(g->pstmt->stmt_location, 0);
+
+	if (g->query == NULL)
+		return NULL;
+	return g->pstmt->stmt_len > 0 ? pnstrdup(g->query + location, g->pstmt->stmt_len) :
+		pstrdup(g->query + location);
+}
+
 /* Records the refusal, then refuses. */
 void
 refuse_statement(const Guarded *g, const char *tenant, const char *object_type,
@@ -52,6 +64,7 @@ refuse_statement(const Guarded *g, const char *tenant, const char *object_type,
 {
 	AuditContext ctx;
 	AuditEntry	e = {0};
+	char	   *text;
 
 	audit_context_init(&ctx, OPERATION_OBJECT_GUARD, tenant);
 	e.step = STEP_REFUSE_STATEMENT;
@@ -59,7 +72,7 @@ refuse_statement(const Guarded *g, const char *tenant, const char *object_type,
 	e.object_type = object_type;
 	e.object_name = object_name;
 	e.database = get_database_name(MyDatabaseId);
-	e.statement = g->text ? redact_statement(g->text, false) : NULL;
+	e.statement = (text = statement_text(g)) ? redact_statement(text, false) : NULL;
 	e.sqlstate = unpack_sql_state(sqlerrcode);
 	e.message = message;
 	record_refusal(&ctx, &e);
@@ -79,7 +92,7 @@ refuse_protected(const Guarded *g, const char *tenant, const char *object_type,
 	refuse_statement(g, tenant, object_type, object_name, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 		   psprintf("tenant \"%s\" is protected against deletion", tenant),
 		   psprintf("%s is refused for its %s \"%s\", for every role, while it is protected.",
-					g->command, object_type, object_name),
+					GetCommandTagName(CreateCommandTag(g->pstmt->utilityStmt)), object_type, object_name),
 		   psprintf("First call SELECT tenancy.set_deletion_protection('%s', false); then"
 					" tenancy.offboard() removes the tenant and tenancy.remove_database() a database.",
 					tenant));
@@ -97,12 +110,20 @@ rolespec_oid(const RoleSpec *spec)
 	return spec->roletype == ROLESPEC_PUBLIC ? InvalidOid : get_rolespec_oid(spec, true);
 }
 
+/* The tenant of the database of this name (*oid); NULL: none, or no such database. */
+static const char *
+database_tenant(const char *datname, Oid *oid)
+{
+	*oid = get_database_oid(datname, true);
+	return OidIsValid(*oid) ? tenant_of_object(DatabaseRelationId, *oid) : NULL;
+}
+
 /* DROP, RENAME, OWNER TO, SECURITY LABEL of a database: its owner's. */
 static void
 guard_database(const Guarded *g, const char *datname)
 {
-	Oid			oid = get_database_oid(datname, true);
-	const char *tenant = OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
+	Oid			oid;
+	const char *tenant = database_tenant(datname, &oid);
 
 	if (tenant && pg_database_ownercheck(oid, GetUserId()) && tenant_protected(tenant))
 		refuse_protected(g, tenant, "database", datname);
@@ -188,8 +209,8 @@ guard_database_grant(const Guarded *g, const GrantStmt *stmt)
 	foreach(lc, stmt->objects)
 	{
 		const char *datname = strVal(lfirst(lc));
-		Oid			oid = get_database_oid(datname, true);
-		const char *tenant = OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
+		Oid			oid;
+		const char *tenant = database_tenant(datname, &oid);
 		ListCell   *lg;
 
 		/* only its owner, or a holder of a grant option, may grant */
@@ -259,8 +280,8 @@ guard_drop(const Guarded *g, const DropStmt *stmt)
 static void
 guard_copy(const Guarded *g, const char *datname)
 {
-	Oid			oid = get_database_oid(datname, true);
-	const char *tenant = OidIsValid(oid) ? tenant_of_object(DatabaseRelationId, oid) : NULL;
+	Oid			oid;
+	const char *tenant = database_tenant(datname, &oid);
 
 	if (tenant && pg_database_ownercheck(oid, GetUserId()))
 		refuse_statement(g, tenant, "database", datname, ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -358,12 +379,8 @@ object_guard(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 {
 	if (!step_running)
 	{
-		Guarded		g;
-		int			location = Max(pstmt->stmt_location, 0);
+		Guarded		g = {pstmt, queryString};
 
-		g.text = queryString == NULL ? NULL : pstmt->stmt_len > 0 ?
-			pnstrdup(queryString + location, pstmt->stmt_len) : queryString + location;
-		g.command = GetCommandTagName(CreateCommandTag(pstmt->utilityStmt));
 		guard_statement(pstmt->utilityStmt, &g);
 	}
 	if (prev_process_utility_hook)

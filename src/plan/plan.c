@@ -158,28 +158,21 @@ plan_allowed_ips(const char *tenant, const char *allowed_ips)
  * will say; on this cluster only: a target cluster has no label provider
  * (there allowed IPs are for pg_tle's clientauth, README.md).
  */
-static char *
-guard_label_statement(const char *tenant, bool deletion_protection, const char *allowed_ips)
-{
-	return psprintf("SECURITY LABEL FOR " GUARD_PROVIDER " ON ROLE %s IS %s",
-					quote_identifier(tenant),
-					quote_literal_cstr(guard_label(deletion_protection, allowed_ips)));
-}
-
 List *
 plan_guard_label(List *plan, const char *tenant, bool deletion_protection,
 				 const char *allowed_ips)
 {
+	char	   *label = guard_label(deletion_protection, allowed_ips);
+
 	if (current_cluster)
 		return plan;
 	return lappend(plan, make_step(STEP_SET_GUARD_LABEL, "role", tenant, NULL,
 								   psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles o"
-											" WHERE o.rolname = %s AND (SELECT l.label FROM pg_catalog.pg_shseclabel l"
-											" WHERE l.objoid = o.oid AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
-											" AND l.provider = '" GUARD_PROVIDER "') IS DISTINCT FROM %s)",
+											" WHERE o.rolname = %s AND %s IS DISTINCT FROM %s)",
 											quote_literal_cstr(tenant),
-											quote_literal_cstr(guard_label(deletion_protection, allowed_ips))),
-								   guard_label_statement(tenant, deletion_protection, allowed_ips),
+											shared_label_sql(GUARD_PROVIDER, true, "o.oid"),
+											quote_literal_cstr(label)),
+								   guard_label_statement(tenant, label),
 								   "the guard label of the tenant role (its allowed IPs and deletion protection, as the server's guards enforce them) differs from the registry"));
 }
 
@@ -198,8 +191,9 @@ plan_create_role(const TenantSpec *spec)
 
 	if (current_cluster == NULL)
 		mark = psprintf("%s; %s", mark,
-						guard_label_statement(spec->tenant, spec->deletion_protection,
-											  spec->allowed_ips ? spec->allowed_ips : spec->recorded_ips));
+						guard_label_statement(spec->tenant,
+											  guard_label(spec->deletion_protection,
+														  spec->allowed_ips ? spec->allowed_ips : spec->recorded_ips)));
 
 	step = make_step(STEP_CREATE_ROLE, "role", spec->tenant, NULL,
 					 psprintf("SELECT %s IS NULL", role_oid_sql(spec->tenant)),

@@ -44,10 +44,8 @@ static Step *
 plan_unguard(const char *role, const char *label)
 {
 	return make_step(STEP_UNMARK_ROLE, "role", role, NULL,
-					 psprintf("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_shseclabel l"
-							  " WHERE l.objoid = %s AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
-							  " AND l.provider = '" GUARD_PROVIDER "')", role_oid_sql(role)),
-					 psprintf("SECURITY LABEL FOR " GUARD_PROVIDER " ON ROLE %s IS NULL", quote_identifier(role)),
+					 psprintf("SELECT %s IS NOT NULL", shared_label_sql(GUARD_PROVIDER, true, role_oid_sql(role))),
+					 guard_label_statement(role, NULL),
 					 psprintf("the role carries the guard label \"%s\" but the registry does not list it", label));
 }
 

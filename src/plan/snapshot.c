@@ -178,10 +178,7 @@ cluster_states_sql(bool template)
 					 " JOIN pg_catalog.pg_database d ON d.oid = s.dbid"
 					 " WHERE s.dbid <> 0 AND (t.tenant, s.dbid) NOT IN (SELECT x.tenant, x.oid FROM registered x)"
 					 ") s",
-					 current_cluster ? "NULL" :
-					 "(SELECT l.label FROM pg_catalog.pg_shseclabel l WHERE l.objoid = t.oid"
-					 " AND l.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
-					 " AND l.provider = '" GUARD_PROVIDER "')",
+					 current_cluster ? "NULL" : shared_label_sql(GUARD_PROVIDER, true, "t.oid"),
 					 marker_text_sql(true, "t.oid"), marker_text_sql(false, "x.oid"),
 					 marker_present_sql(true, "r.oid"),
 					 marker_text_sql(false, "d.oid"), marker_present_sql(false, "d.oid"));
